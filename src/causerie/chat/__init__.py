@@ -1,0 +1,1 @@
+"""Chat actions (enter, rooms, messages, conversations) and node-local delivery."""

@@ -1,0 +1,29 @@
+"""What nodes say to each other over the bus. Frames travel pre-encoded, as raw JSON."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class Deliver(msgspec.Struct, tag="deliver", tag_field="kind", omit_defaults=True):
+    """Send ``frame`` to the members of ``room``, or to the one ``session``."""
+
+    frame: msgspec.Raw
+    room: str | None = None
+    session: str | None = None
+    # The sender's nickname key: recipients who ignore it do not receive the frame.
+    sender_key: str | None = None
+    exclude_session: str | None = None
+
+
+class Disconnect(msgspec.Struct, tag="disconnect", tag_field="kind"):
+    """Close a session's connection, wherever it is, after sending it ``frame``."""
+
+    session: str
+    frame: msgspec.Raw
+    reason: str
+
+
+Envelope = Deliver | Disconnect
+envelope_encoder = msgspec.json.Encoder()
+envelope_decoder: msgspec.json.Decoder[Envelope] = msgspec.json.Decoder(Envelope)

@@ -1,0 +1,487 @@
+"""Chat actions: each validates, asks the safety screen, stores, then publishes.
+
+This is the one path every client takes (web, Python client, any future gateway): a message
+cannot reach anyone without going through :meth:`ChatService.say` or
+:meth:`ChatService.send_private`, and both screen it before storing and publishing.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+
+import msgspec
+
+from causerie.bus import Bus
+from causerie.chat.envelopes import Deliver, Disconnect, envelope_encoder
+from causerie.chat.hooks import (
+    AllowAll,
+    Author,
+    NoTrafficLog,
+    Peer,
+    Screen,
+    Subject,
+    TrafficLog,
+    Verdict,
+)
+from causerie.chat.hub import Hub, LocalSession, Outbox
+from causerie.chat.rooms import may_enter, room_name_key, slugify
+from causerie.errors import ChatError, ErrorCode
+from causerie.protocol import frames as f
+from causerie.protocol.codec import encode
+from causerie.protocol.identity import AGE_BANDS_RANGE, Identity, check_identity, nickname_key
+from causerie.settings import Settings
+from causerie.store.messages import MessageStore, StoredMessage
+from causerie.store.presence import NicknameTaken, OnlineSession, PresenceStore
+from causerie.store.rooms import RoomExists, RoomRow, RoomStore
+
+log = logging.getLogger(__name__)
+
+
+def person_of(row: OnlineSession | LocalSession) -> f.Person:
+    from causerie.protocol.geo import REGIONS_BY_CODE
+
+    region = REGIONS_BY_CODE.get(row.region_code)
+    return f.Person(
+        nickname=row.nickname,
+        age=row.age,
+        gender=row.gender,
+        region=region.name if region else "",
+        department=row.department,
+    )
+
+
+def room_info(row: RoomRow, count: int) -> f.RoomInfo:
+    return f.RoomInfo(
+        id=row.id,
+        name=row.name,
+        kind=row.kind,  # type: ignore[arg-type]
+        audience=row.audience,  # type: ignore[arg-type]
+        count=count,
+        topic=row.topic,
+        region=row.region_code,
+    )
+
+
+def message_frame(message: StoredMessage) -> f.RoomMessage:
+    return f.RoomMessage(
+        id=message.id,
+        room=message.room_id or "",
+        sender=message.sender_nickname,
+        text=message.text,
+        at=message.created_at,
+    )
+
+
+class ChatService:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        node_id: str,
+        presence: PresenceStore,
+        rooms: RoomStore,
+        messages: MessageStore,
+        bus: Bus,
+        hub: Hub,
+        screen: Screen | None = None,
+        traffic: TrafficLog | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.node_id = node_id
+        self.presence = presence
+        self.rooms = rooms
+        self.messages = messages
+        self.bus = bus
+        self.hub = hub
+        self.screen: Screen = screen or AllowAll()
+        self.traffic: TrafficLog = traffic or NoTrafficLog()
+        self.clock = clock
+        self._visible_seconds = settings.chat.visible_hours * 3600
+
+    # -- publishing ----------------------------------------------------------------------------
+
+    async def _publish(
+        self,
+        frame: f.ServerFrame,
+        *,
+        room: str | None = None,
+        session: str | None = None,
+        sender_key: str | None = None,
+        exclude_session: str | None = None,
+    ) -> None:
+        envelope = Deliver(
+            frame=msgspec.Raw(encode(frame)),
+            room=room,
+            session=session,
+            sender_key=sender_key,
+            exclude_session=exclude_session,
+        )
+        await self.bus.publish(envelope_encoder.encode(envelope))
+
+    async def disconnect(self, session_id: str, code: ErrorCode, message: str) -> None:
+        """Close a chatter's connection on whichever node holds it."""
+        frame = f.Error(code=code, message=message)
+        await self.bus.publish(
+            envelope_encoder.encode(
+                Disconnect(session=session_id, frame=msgspec.Raw(encode(frame)), reason=message)
+            )
+        )
+
+    # -- entry ---------------------------------------------------------------------------------
+
+    async def enter(
+        self, frame: f.Enter, outbox: Outbox, peer: Peer
+    ) -> tuple[LocalSession, f.Welcome]:
+        identity: Identity = check_identity(
+            frame.nickname, frame.age, frame.gender, frame.postal_code
+        )
+        session_id = secrets.token_urlsafe(18)
+        author = Author(
+            session_id=session_id,
+            nickname=identity.nickname,
+            key=identity.key,
+            age=identity.age,
+            band=identity.band,
+        )
+        verdict = await self.screen.screen(
+            Subject(kind="nickname", text=identity.nickname, author=author)
+        )
+        if not verdict.deliver:
+            raise ChatError(
+                verdict.code or ErrorCode.NICKNAME_REFUSED,
+                verdict.message or "this nickname is not allowed here; choose another",
+                field="nickname",
+            )
+        row = OnlineSession(
+            id=session_id,
+            nickname=identity.nickname,
+            nickname_key=identity.key,
+            age=identity.age,
+            gender=identity.gender,
+            department=identity.place.department,
+            region_code=identity.place.region.code,
+            node_id=self.node_id,
+        )
+        now = self.clock()
+        try:
+            await self.presence.add_session(row, now)
+        except NicknameTaken:
+            raise ChatError(
+                ErrorCode.NICKNAME_TAKEN,
+                f"someone online already uses a nickname like {identity.nickname!r}",
+                field="nickname",
+            ) from None
+        local = LocalSession(
+            id=session_id,
+            nickname=identity.nickname,
+            key=identity.key,
+            age=identity.age,
+            band=identity.band,
+            gender=identity.gender,
+            department=identity.place.department,
+            region_code=identity.place.region.code,
+            outbox=outbox,
+        )
+        self.hub.attach(local)
+        await self.traffic.connection_opened(session_id, identity.nickname, peer, now)
+        welcome = f.Welcome(
+            session=session_id,
+            me=person_of(local),
+            age_band=identity.band,
+            visible_hours=self.settings.chat.visible_hours,
+            max_message_chars=self.settings.limits.max_message_chars,
+        )
+        return local, welcome
+
+    async def exit(self, session: LocalSession) -> None:
+        """Take a chatter offline and tell the rooms they were in."""
+        self.hub.detach(session.id)
+        rooms = await self.presence.remove_session(session.id)
+        for room in rooms:
+            await self._publish(f.MemberLeft(room=room, nickname=session.nickname), room=room)
+        await self.traffic.connection_closed(session.id, self.clock())
+
+    # -- rooms ---------------------------------------------------------------------------------
+
+    async def list_rooms(self, session: LocalSession) -> f.RoomList:
+        counts = await self.presence.counts()
+        rows = await self.rooms.all()
+        return f.RoomList(rooms=[room_info(row, counts.get(row.id, 0)) for row in rows])
+
+    async def _room(self, room_id: str) -> RoomRow:
+        row = await self.rooms.get(room_id)
+        if row is None:
+            raise ChatError(ErrorCode.ROOM_NOT_FOUND, f"there is no room {room_id!r}", room=room_id)
+        return row
+
+    def _check_may_enter(self, session: LocalSession, room: RoomRow) -> None:
+        if not may_enter(session.band, room.audience):
+            if room.audience == "adults":
+                message = f"{room.name} is for adults only"
+            else:
+                message = f"{room.name} is for 13 to 17 year olds only"
+            raise ChatError(ErrorCode.ROOM_FORBIDDEN, message, room=room.id)
+
+    async def join(self, session: LocalSession, room_ids: list[str]) -> list[f.Joined]:
+        """Join several rooms at once: all are checked before any is joined."""
+        wanted = list(dict.fromkeys(room_ids))
+        rows = [await self._room(room_id) for room_id in wanted]
+        for row in rows:
+            self._check_may_enter(session, row)
+        new_total = len(session.rooms | set(wanted))
+        if new_total > self.settings.limits.max_rooms_per_session:
+            raise ChatError(
+                ErrorCode.TOO_MANY_ROOMS,
+                f"you can be in at most {self.settings.limits.max_rooms_per_session} rooms at once",
+            )
+        added = set(await self.presence.join(session.id, wanted, self.clock()))
+        since = self.clock() - self._visible_seconds
+        replies: list[f.Joined] = []
+        for row in rows:
+            if row.id in added:
+                await self._publish(
+                    f.MemberJoined(room=row.id, person=person_of(session)),
+                    room=row.id,
+                    sender_key=session.key,
+                )
+            self.hub.subscribe(session, row.id)
+            members = await self.presence.members(row.id)
+            history = await self.messages.recent_in_room(
+                row.id, since, self.settings.chat.history_on_join
+            )
+            replies.append(
+                f.Joined(
+                    room=room_info(row, len(members)),
+                    members=[person_of(m) for m in members],
+                    history=[
+                        message_frame(m)
+                        for m in history
+                        if nickname_key(m.sender_nickname) not in session.ignored
+                    ],
+                )
+            )
+        return replies
+
+    async def leave(self, session: LocalSession, room_ids: list[str]) -> list[f.Left]:
+        left = await self.presence.leave(session.id, room_ids)
+        for room in room_ids:
+            self.hub.leave_room(session, room)
+        for room in left:
+            await self._publish(f.MemberLeft(room=room, nickname=session.nickname), room=room)
+        return [f.Left(room=room) for room in room_ids]
+
+    async def members(self, session: LocalSession, room_id: str) -> f.MemberList:
+        room = await self._room(room_id)
+        self._check_may_enter(session, room)
+        rows = await self.presence.members(room_id)
+        return f.MemberList(room=room_id, members=[person_of(m) for m in rows])
+
+    async def create_room(self, session: LocalSession, name: str, topic: str) -> f.Joined:
+        name = " ".join(name.split())
+        if not 3 <= len(name) <= 40:
+            raise ChatError(ErrorCode.ROOM_NAME_INVALID, "a room name has 3 to 40 characters")
+        slug = slugify(name)
+        if len(slug) < 3:
+            raise ChatError(
+                ErrorCode.ROOM_NAME_INVALID, "a room name needs at least 3 letters or digits"
+            )
+        author = _author(session)
+        for kind, text in (("room_name", name), ("topic", topic)):
+            if text:
+                verdict = await self.screen.screen(Subject(kind=kind, text=text, author=author))  # type: ignore[arg-type]
+                if not verdict.deliver:
+                    raise ChatError(
+                        verdict.code or ErrorCode.ROOM_NAME_REFUSED,
+                        verdict.message or "this room cannot be created here",
+                    )
+        # A minor's room is a teen room; an adult's is open to adults only: chatters' own rooms
+        # never mix the two.
+        audience = "teens" if session.band != "18+" else "adults"
+        row = RoomRow(
+            id=f"u-{slug}",
+            name=name,
+            name_key=room_name_key(name),
+            kind="user",
+            audience=audience,
+            region_code="",
+            topic=topic,
+            host_key=session.key,
+            position=10_000,
+        )
+        try:
+            await self.rooms.create(row, self.clock())
+        except RoomExists:
+            raise ChatError(
+                ErrorCode.ROOM_EXISTS, f"a room named like {name!r} exists already"
+            ) from None
+        return (await self.join(session, [row.id]))[0]
+
+    async def set_topic(self, session: LocalSession, room_id: str, topic: str) -> f.Topic:
+        room = await self._room(room_id)
+        if room.host_key != session.key:
+            raise ChatError(ErrorCode.NOT_ROOM_HOST, "only the room's host can change its topic")
+        topic = " ".join(topic.split())
+        verdict = await self.screen.screen(
+            Subject(kind="topic", text=topic, author=_author(session), room=room)
+        )
+        if not verdict.deliver:
+            raise ChatError(
+                verdict.code or ErrorCode.CONTENT_BLOCKED,
+                verdict.message or "this topic is not allowed",
+            )
+        await self.rooms.set_topic(room_id, topic)
+        frame = f.Topic(room=room_id, topic=topic, by=session.nickname)
+        await self._publish(frame, room=room_id, exclude_session=session.id)
+        return frame
+
+    # -- messages ------------------------------------------------------------------------------
+
+    async def say(
+        self, session: LocalSession, room_id: str, text: str, ref: str | None, peer: Peer
+    ) -> f.Ack:
+        if room_id not in session.rooms:
+            raise ChatError(
+                ErrorCode.NOT_IN_ROOM, f"join {room_id!r} before writing in it", room=room_id
+            )
+        room = await self._room(room_id)
+        verdict = await self.screen.screen(
+            Subject(kind="message", text=text, author=_author(session), room=room)
+        )
+        self._enforce(verdict)
+        now = self.clock()
+        deliver_text = verdict.text if verdict.text is not None else text
+        message_id = await self.messages.add(
+            room_id=room_id,
+            sender_session=session.id,
+            sender_nickname=session.nickname,
+            text=deliver_text,
+            created_at=now,
+            expires_at=now + self._visible_seconds,
+        )
+        await self.traffic.content_created(
+            session.id, session.nickname, f"m{message_id}", peer, now
+        )
+        frame = f.RoomMessage(
+            id=message_id, room=room_id, sender=session.nickname, text=deliver_text, at=now
+        )
+        await self._publish(frame, room=room_id, sender_key=session.key)
+        return f.Ack(ref=ref, id=message_id, at=now)
+
+    async def send_private(
+        self, session: LocalSession, to: str, text: str, ref: str | None, peer: Peer
+    ) -> f.Ack:
+        key = nickname_key(to)
+        if key == session.key:
+            raise ChatError(ErrorCode.CANNOT_MESSAGE_SELF, "you cannot write to yourself")
+        recipient = await self.presence.by_key(key)
+        if recipient is None:
+            raise ChatError(
+                ErrorCode.RECIPIENT_NOT_FOUND,
+                f"{to} is not connected (they may have left)",
+                nickname=to,
+            )
+        verdict = await self.screen.screen(
+            Subject(kind="private", text=text, author=_author(session), recipient=recipient)
+        )
+        self._enforce(verdict)
+        now = self.clock()
+        deliver_text = verdict.text if verdict.text is not None else text
+        message_id = await self.messages.add(
+            sender_session=session.id,
+            sender_nickname=session.nickname,
+            recipient_session=recipient.id,
+            recipient_nickname=recipient.nickname,
+            text=deliver_text,
+            created_at=now,
+            expires_at=now + self._visible_seconds,
+        )
+        await self.traffic.content_created(
+            session.id, session.nickname, f"m{message_id}", peer, now
+        )
+        frame = f.PrivateMessage(
+            id=message_id,
+            sender=session.nickname,
+            recipient=recipient.nickname,
+            text=deliver_text,
+            at=now,
+        )
+        await self._publish(frame, session=recipient.id, sender_key=session.key)
+        return f.Ack(ref=ref, id=message_id, at=now)
+
+    def _enforce(self, verdict: Verdict) -> None:
+        if not verdict.deliver:
+            raise ChatError(
+                verdict.code or ErrorCode.CONTENT_BLOCKED,
+                verdict.message or "this message was not delivered",
+            )
+
+    async def typing(self, session: LocalSession, room_id: str | None, to: str | None) -> None:
+        if room_id is not None:
+            if room_id not in session.rooms:
+                raise ChatError(ErrorCode.NOT_IN_ROOM, f"join {room_id!r} first", room=room_id)
+            await self._publish(
+                f.TypingNotice(sender=session.nickname, room=room_id),
+                room=room_id,
+                sender_key=session.key,
+                exclude_session=session.id,
+            )
+        elif to is not None:
+            recipient = await self.presence.by_key(nickname_key(to))
+            if recipient is None:
+                raise ChatError(
+                    ErrorCode.RECIPIENT_NOT_FOUND, f"{to} is not connected", nickname=to
+                )
+            await self._publish(
+                f.TypingNotice(sender=session.nickname),
+                session=recipient.id,
+                sender_key=session.key,
+            )
+
+    # -- people --------------------------------------------------------------------------------
+
+    def ignore(self, session: LocalSession, nickname: str) -> f.Ignored:
+        key = nickname_key(nickname)
+        if key == session.key:
+            raise ChatError(ErrorCode.CANNOT_MESSAGE_SELF, "you cannot ignore yourself")
+        session.ignored.add(key)
+        return f.Ignored(nicknames=sorted(session.ignored))
+
+    def unignore(self, session: LocalSession, nickname: str) -> f.Ignored:
+        session.ignored.discard(nickname_key(nickname))
+        return f.Ignored(nicknames=sorted(session.ignored))
+
+    async def people(self, session: LocalSession, frame: f.People) -> f.PeopleList:
+        low, high = AGE_BANDS_RANGE[frame.age_band] if frame.age_band else (None, None)
+        region = frame.region
+        rows = await self.presence.people(
+            min_age=low,
+            max_age=high,
+            gender=frame.gender,
+            region_code=region,
+            limit=self.settings.chat.people_page_size + 1,
+        )
+        people = [
+            person_of(row)
+            for row in rows
+            if row.id != session.id and row.nickname_key not in session.ignored
+        ]
+        return f.PeopleList(people=people[: self.settings.chat.people_page_size])
+
+    # -- housekeeping --------------------------------------------------------------------------
+
+    async def purge_expired(self) -> int:
+        return await self.messages.purge_expired(self.clock())
+
+
+def _author(session: LocalSession) -> Author:
+    return Author(
+        session_id=session.id,
+        nickname=session.nickname,
+        key=session.key,
+        age=session.age,
+        band=session.band,
+    )

@@ -1,0 +1,64 @@
+"""Stable error codes shared by the server, the Python client, the web client and docs/protocol.md.
+
+A code, once published, keeps its meaning: clients switch on it and translate it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    # Frame level: the connection survives all of these except ``frame_too_large`` floods.
+    MALFORMED_FRAME = "malformed_frame"
+    UNKNOWN_FRAME = "unknown_frame"
+    INVALID_FIELD = "invalid_field"
+    FRAME_TOO_LARGE = "frame_too_large"
+    BINARY_NOT_SUPPORTED = "binary_not_supported"
+    # Session state.
+    NOT_ENTERED = "not_entered"
+    ALREADY_ENTERED = "already_entered"
+    # Entry.
+    NICKNAME_INVALID = "nickname_invalid"
+    NICKNAME_TAKEN = "nickname_taken"
+    NICKNAME_REFUSED = "nickname_refused"
+    AGE_TOO_YOUNG = "age_too_young"
+    AGE_INVALID = "age_invalid"
+    GENDER_INVALID = "gender_invalid"
+    POSTAL_CODE_INVALID = "postal_code_invalid"
+    # Rooms.
+    ROOM_NOT_FOUND = "room_not_found"
+    NOT_IN_ROOM = "not_in_room"
+    ROOM_NAME_INVALID = "room_name_invalid"
+    ROOM_NAME_REFUSED = "room_name_refused"
+    ROOM_EXISTS = "room_exists"
+    ROOM_FORBIDDEN = "room_forbidden"
+    NOT_ROOM_HOST = "not_room_host"
+    TOO_MANY_ROOMS = "too_many_rooms"
+    # Private conversations.
+    RECIPIENT_NOT_FOUND = "recipient_not_found"
+    CANNOT_MESSAGE_SELF = "cannot_message_self"
+    CONVERSATION_FORBIDDEN = "conversation_forbidden"
+    # Messages.
+    MESSAGE_EMPTY = "message_empty"
+    MESSAGE_TOO_LONG = "message_too_long"
+    CONTENT_BLOCKED = "content_blocked"
+    MUTED = "muted"
+    # Flood control.
+    RATE_LIMITED_MESSAGES = "rate_limited_messages"
+    RATE_LIMITED_JOINS = "rate_limited_joins"
+    RATE_LIMITED_CONVERSATIONS = "rate_limited_conversations"
+    RATE_LIMITED_FRAMES = "rate_limited_frames"
+    # Server side.
+    INTERNAL_ERROR = "internal_error"
+    SHUTTING_DOWN = "shutting_down"
+
+
+class ChatError(Exception):
+    """A refusal that goes back to the client as an ``error`` frame."""
+
+    def __init__(self, code: ErrorCode, message: str, **detail: str | int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.detail = detail

@@ -1,0 +1,79 @@
+"""The ASGI application: the chat WebSocket, the web client, health and metrics."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from importlib import resources
+from pathlib import Path
+
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
+
+from causerie.chat.hooks import Peer
+from causerie.gateway.connection import Connection
+from causerie.node import Node
+from causerie.settings import Settings
+
+STATIC = Path(str(resources.files("causerie.web").joinpath("static")))
+
+_connections = Gauge("causerie_connections", "WebSocket connections open on this node")
+_sessions = Gauge("causerie_sessions", "Chatters entered on this node")
+
+
+def create_app(settings: Settings, node: Node | None = None) -> Starlette:
+    """Build the application; ``node`` lets tests inject one built with a fake clock."""
+    the_node = node or Node(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await the_node.start()
+        try:
+            yield
+        finally:
+            await the_node.stop()
+
+    async def chat(websocket: WebSocket) -> None:
+        client = websocket.client
+        peer = Peer(
+            ip=client.host if client else "",
+            port=client.port if client else 0,
+            user_agent=websocket.headers.get("user-agent", "")[:400],
+        )
+        connection = Connection(websocket, the_node.chat, settings, peer)
+        _connections.inc()
+        try:
+            await connection.run()
+        finally:
+            _connections.dec()
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse(
+            {
+                "status": "ok",
+                "node": the_node.node_id,
+                "bus": the_node.bus.name,
+                "sessions": len(the_node.hub.sessions),
+            }
+        )
+
+    async def metrics(request: Request) -> Response:
+        _sessions.set(len(the_node.hub.sessions))
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app = Starlette(
+        routes=[
+            WebSocketRoute("/ws", chat),
+            Route("/healthz", health),
+            Route("/metrics", metrics),
+            Mount("/", StaticFiles(directory=STATIC, html=True), name="web"),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.node = the_node
+    return app

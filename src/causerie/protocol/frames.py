@@ -1,0 +1,256 @@
+"""Every frame of the chat protocol, one msgspec struct each.
+
+Frames are JSON objects with a ``type`` field. The client sends :data:`ClientFrame`; the server
+sends :data:`ServerFrame`, either one object per WebSocket message or, when several are ready at
+once, a JSON array of them. docs/protocol.md documents each struct here field by field, and the
+Python client decodes with the same definitions.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+Gender = Literal["woman", "man", "nonbinary", "other"]
+GENDERS: tuple[str, ...] = ("woman", "man", "nonbinary", "other")
+AgeBand = Literal["13-14", "15-17", "18+"]
+RoomKind = Literal["themed", "regional", "user"]
+Audience = Literal["all", "teens", "adults"]
+
+
+class _ClientFrame(msgspec.Struct, tag_field="type", forbid_unknown_fields=True):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Client to server
+
+
+class Enter(_ClientFrame, tag="enter"):
+    nickname: str
+    age: int
+    gender: str
+    postal_code: str
+
+
+class ListRooms(_ClientFrame, tag="rooms"):
+    pass
+
+
+class Join(_ClientFrame, tag="join"):
+    rooms: list[str]
+
+
+class Leave(_ClientFrame, tag="leave"):
+    rooms: list[str]
+
+
+class Members(_ClientFrame, tag="members"):
+    room: str
+
+
+class Say(_ClientFrame, tag="say"):
+    room: str
+    text: str
+    # Echoed in the ``ack`` or ``error`` that answers this frame.
+    ref: str | None = None
+
+
+class SendPrivate(_ClientFrame, tag="private"):
+    to: str
+    text: str
+    ref: str | None = None
+
+
+class Typing(_ClientFrame, tag="typing"):
+    room: str | None = None
+    to: str | None = None
+
+
+class Ignore(_ClientFrame, tag="ignore"):
+    nickname: str
+
+
+class Unignore(_ClientFrame, tag="unignore"):
+    nickname: str
+
+
+class People(_ClientFrame, tag="people"):
+    age_band: AgeBand | None = None
+    gender: str | None = None
+    region: str | None = None
+
+
+class CreateRoom(_ClientFrame, tag="create_room"):
+    name: str
+    topic: str = ""
+
+
+class SetTopic(_ClientFrame, tag="set_topic"):
+    room: str
+    topic: str
+
+
+class Ping(_ClientFrame, tag="ping"):
+    ref: str | None = None
+
+
+ClientFrame = (
+    Enter
+    | ListRooms
+    | Join
+    | Leave
+    | Members
+    | Say
+    | SendPrivate
+    | Typing
+    | Ignore
+    | Unignore
+    | People
+    | CreateRoom
+    | SetTopic
+    | Ping
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Server to client
+
+
+class _ServerFrame(msgspec.Struct, tag_field="type", omit_defaults=True):
+    pass
+
+
+class Person(msgspec.Struct):
+    """A chatter as others see them: never an address, a postal code or a session secret."""
+
+    nickname: str
+    age: int
+    gender: str
+    region: str
+    department: str
+
+
+class RoomInfo(msgspec.Struct):
+    id: str
+    name: str
+    kind: RoomKind
+    audience: Audience
+    count: int
+    topic: str = ""
+    region: str = ""
+
+
+class RoomMessage(_ServerFrame, tag="message"):
+    id: int
+    room: str
+    sender: str
+    text: str
+    at: float
+
+
+class PrivateMessage(_ServerFrame, tag="private_message"):
+    id: int
+    sender: str
+    recipient: str
+    text: str
+    at: float
+
+
+class Welcome(_ServerFrame, tag="welcome"):
+    session: str
+    me: Person
+    age_band: AgeBand
+    visible_hours: float
+    max_message_chars: int
+
+
+class Ack(_ServerFrame, tag="ack"):
+    ref: str | None
+    id: int
+    at: float
+
+
+class RoomList(_ServerFrame, tag="room_list"):
+    rooms: list[RoomInfo]
+
+
+class Joined(_ServerFrame, tag="joined"):
+    room: RoomInfo
+    members: list[Person]
+    history: list[RoomMessage]
+
+
+class Left(_ServerFrame, tag="left"):
+    room: str
+
+
+class MemberList(_ServerFrame, tag="member_list"):
+    room: str
+    members: list[Person]
+
+
+class MemberJoined(_ServerFrame, tag="member_joined"):
+    room: str
+    person: Person
+
+
+class MemberLeft(_ServerFrame, tag="member_left"):
+    room: str
+    nickname: str
+
+
+class TypingNotice(_ServerFrame, tag="typing"):
+    sender: str
+    room: str | None = None
+
+
+class Topic(_ServerFrame, tag="topic"):
+    room: str
+    topic: str
+    by: str
+
+
+class PeopleList(_ServerFrame, tag="people"):
+    people: list[Person]
+
+
+class Ignored(_ServerFrame, tag="ignored"):
+    nicknames: list[str]
+
+
+class Pong(_ServerFrame, tag="pong"):
+    ref: str | None = None
+
+
+class Error(_ServerFrame, tag="error"):
+    code: str
+    message: str
+    ref: str | None = None
+    # The frame type that caused it, when known.
+    frame: str | None = None
+    # Seconds to wait before retrying, for rate limits.
+    retry_after: float | None = None
+    # Which field was wrong, for validation errors.
+    field: str | None = None
+
+
+ServerFrame = (
+    RoomMessage
+    | PrivateMessage
+    | Welcome
+    | Ack
+    | RoomList
+    | Joined
+    | Left
+    | MemberList
+    | MemberJoined
+    | MemberLeft
+    | TypingNotice
+    | Topic
+    | PeopleList
+    | Ignored
+    | Pong
+    | Error
+)

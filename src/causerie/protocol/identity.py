@@ -1,0 +1,122 @@
+"""Who a chatter says they are: nickname, age, gender and postal code, checked without I/O."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from confusable_homoglyphs import categories
+
+from causerie.errors import ChatError, ErrorCode
+from causerie.protocol.frames import GENDERS, AgeBand
+from causerie.protocol.geo import Place, place_of
+from causerie.text import fold
+
+MIN_AGE = 13
+MAX_AGE = 99
+NICKNAME_MIN = 3
+NICKNAME_MAX = 20
+# Letters of any script, digits, and three joiners; it must start with a letter.
+_NICKNAME = re.compile(r"[^\W\d_][\w.\-]*")
+# Digits that stand in for letters in nicknames ("R0se" is "Rose").
+_DIGIT_LOOKALIKES = str.maketrans({"0": "o", "1": "l"})
+_JOINERS = str.maketrans("", "", "._-")
+
+
+AGE_BANDS_RANGE: dict[str, tuple[int, int]] = {
+    "13-14": (13, 14),
+    "15-17": (15, 17),
+    "18+": (18, MAX_AGE),
+}
+
+
+def age_band(age: int) -> AgeBand:
+    if age < 15:
+        return "13-14"
+    if age < 18:
+        return "15-17"
+    return "18+"
+
+
+def is_minor(band: AgeBand) -> bool:
+    return band != "18+"
+
+
+def nickname_key(nickname: str) -> str:
+    """The form under which two nicknames are the same person to a reader."""
+    return fold(nickname).translate(_DIGIT_LOOKALIKES).translate(_JOINERS)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    nickname: str
+    key: str
+    age: int
+    band: AgeBand
+    gender: str
+    place: Place
+
+
+def check_nickname(nickname: str) -> str:
+    nickname = nickname.strip()
+    if not NICKNAME_MIN <= len(nickname) <= NICKNAME_MAX:
+        raise ChatError(
+            ErrorCode.NICKNAME_INVALID,
+            f"a nickname has {NICKNAME_MIN} to {NICKNAME_MAX} characters",
+            field="nickname",
+        )
+    if not _NICKNAME.fullmatch(nickname):
+        raise ChatError(
+            ErrorCode.NICKNAME_INVALID,
+            "a nickname starts with a letter and has only letters, digits, '.', '-' and '_'",
+            field="nickname",
+        )
+    if len({categories.alias(c) for c in nickname if c.isalpha()}) > 1:
+        raise ChatError(
+            ErrorCode.NICKNAME_INVALID,
+            "a nickname uses letters of one alphabet only",
+            field="nickname",
+        )
+    if len(nickname_key(nickname)) < NICKNAME_MIN:
+        raise ChatError(
+            ErrorCode.NICKNAME_INVALID,
+            f"a nickname has at least {NICKNAME_MIN} letters or digits",
+            field="nickname",
+        )
+    return nickname
+
+
+def check_identity(nickname: str, age: int, gender: str, postal_code: str) -> Identity:
+    """Validate an ``enter`` frame's fields; raise :class:`ChatError` on the first bad one."""
+    nickname = check_nickname(nickname)
+    if age < MIN_AGE and age >= 0:
+        raise ChatError(
+            ErrorCode.AGE_TOO_YOUNG,
+            f"causerie is open from {MIN_AGE} years old",
+            field="age",
+        )
+    if not MIN_AGE <= age <= MAX_AGE:
+        raise ChatError(
+            ErrorCode.AGE_INVALID, f"age must be between {MIN_AGE} and {MAX_AGE}", field="age"
+        )
+    if gender not in GENDERS:
+        raise ChatError(
+            ErrorCode.GENDER_INVALID,
+            f"gender is one of: {', '.join(GENDERS)}",
+            field="gender",
+        )
+    place = place_of(postal_code)
+    if place is None:
+        raise ChatError(
+            ErrorCode.POSTAL_CODE_INVALID,
+            "a French postal code has five digits, for example 75011",
+            field="postal_code",
+        )
+    return Identity(
+        nickname=nickname,
+        key=nickname_key(nickname),
+        age=age,
+        band=age_band(age),
+        gender=gender,
+        place=place,
+    )

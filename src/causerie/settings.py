@@ -1,0 +1,126 @@
+"""Every setting causerie reads, in one typed object.
+
+Values come, in order of precedence, from environment variables (``CAUSERIE_`` prefix, ``__``
+between a section and its field, e.g. ``CAUSERIE_DATABASE__URL``), then from a TOML file named by
+``CAUSERIE_CONFIG`` (or passed to :func:`load_settings`), then from the defaults below. Nothing
+else in the package reads the environment: the settings object is built once at start-up and
+passed down.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    # A stable name for this node in a cluster; empty means a random one per process.
+    node_id: str = ""
+    # Seconds between node heartbeats; a node silent for three periods is presumed dead and
+    # its chatters are removed from presence.
+    heartbeat_seconds: float = Field(default=10.0, gt=0)
+
+
+class DatabaseSettings(BaseModel):
+    # SQLite in the working directory by default; PostgreSQL with
+    # ``postgresql+asyncpg://user@host/dbname``.
+    url: str = "sqlite+aiosqlite:///causerie.db"
+    # Apply pending migrations when the server starts (convenient for one node; a cluster runs
+    # ``causerie migrate`` once instead).
+    auto_migrate: bool = True
+    echo: bool = False
+
+
+class BusSettings(BaseModel):
+    # ``memory`` for one process; ``redis`` or ``nats`` to fan messages out across nodes.
+    backend: Literal["memory", "redis", "nats"] = "memory"
+    url: str = ""
+    channel: str = "causerie.events"
+
+
+class LimitSettings(BaseModel):
+    """Per-connection flood control: buckets of ``burst`` tokens refilled at ``per_second``."""
+
+    max_frame_bytes: int = Field(default=16_384, ge=256)
+    max_message_chars: int = Field(default=1_000, ge=1)
+    max_topic_chars: int = Field(default=200, ge=1)
+    messages_per_second: float = Field(default=2.0, gt=0)
+    messages_burst: int = Field(default=8, ge=1)
+    joins_per_second: float = Field(default=0.5, gt=0)
+    joins_burst: int = Field(default=15, ge=1)
+    conversations_per_second: float = Field(default=1 / 30, gt=0)
+    conversations_burst: int = Field(default=5, ge=1)
+    # Every frame, whatever its type, so that cheap frames (typing, people) cannot flood either.
+    frames_per_second: float = Field(default=20.0, gt=0)
+    frames_burst: int = Field(default=60, ge=1)
+    # Errors in a row after which the server closes a connection that only sends garbage.
+    max_consecutive_errors: int = Field(default=50, ge=1)
+    max_rooms_per_session: int = Field(default=20, ge=1)
+    # Frames queued for one slow client before it is disconnected, so one stuck phone cannot
+    # make the server hold an unbounded backlog.
+    max_outbox_frames: int = Field(default=2_000, ge=10)
+
+
+class ChatSettings(BaseModel):
+    # How long chatters can see a message; the purge job removes it from the store after that.
+    visible_hours: float = Field(default=6.0, gt=0)
+    history_on_join: int = Field(default=50, ge=0, le=500)
+    purge_interval_seconds: float = Field(default=60.0, gt=0)
+    # The operator's themed rooms; empty means the list that ships with causerie.
+    rooms_file: Path | None = None
+    people_page_size: int = Field(default=200, ge=1, le=2_000)
+
+
+class Settings(BaseSettings):
+    """The whole configuration, one section per capability."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CAUSERIE_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    bus: BusSettings = BusSettings()
+    limits: LimitSettings = LimitSettings()
+    chat: ChatSettings = ChatSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file comes last: the environment overrides it, explicit arguments override both.
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+
+
+def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:
+    """Build the settings from a TOML file, the environment and explicit overrides.
+
+    The file is ``config_file`` or else the one named by ``CAUSERIE_CONFIG``; none is fine.
+    """
+    named = os.environ.get("CAUSERIE_CONFIG")
+    path = config_file or (Path(named) if named else None)
+    if path is None:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    if not path.is_file():
+        raise FileNotFoundError(f"configuration file not found: {path}")
+
+    class FileSettings(Settings):
+        model_config = SettingsConfigDict(**{**Settings.model_config, "toml_file": path})
+
+    return FileSettings(**overrides)  # type: ignore[arg-type]

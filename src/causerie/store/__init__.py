@@ -1,0 +1,1 @@
+"""Storage: one repository per feature; all SQL of the package lives under this folder."""

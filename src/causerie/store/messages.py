@@ -1,0 +1,97 @@
+"""Room and private messages, kept only for the window in which chatters can see them.
+
+The purge deletes without exception: content that must outlive the window (a report, an
+escalation, a preservation order) is copied into the separate evidence store when that happens,
+so this table never needs to know about legal holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from causerie.store.schema import messages
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    id: int
+    room_id: str | None
+    sender_session: str
+    sender_nickname: str
+    recipient_session: str | None
+    recipient_nickname: str | None
+    text: str
+    created_at: float
+
+
+_COLUMNS = (
+    messages.c.id,
+    messages.c.room_id,
+    messages.c.sender_session,
+    messages.c.sender_nickname,
+    messages.c.recipient_session,
+    messages.c.recipient_nickname,
+    messages.c.text,
+    messages.c.created_at,
+)
+
+
+class MessageStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def add(
+        self,
+        *,
+        sender_session: str,
+        sender_nickname: str,
+        text: str,
+        created_at: float,
+        expires_at: float,
+        room_id: str | None = None,
+        recipient_session: str | None = None,
+        recipient_nickname: str | None = None,
+    ) -> int:
+        """Store a message durably and return its id; the caller acknowledges only after this."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                insert(messages)
+                .values(
+                    room_id=room_id,
+                    sender_session=sender_session,
+                    sender_nickname=sender_nickname,
+                    recipient_session=recipient_session,
+                    recipient_nickname=recipient_nickname,
+                    text=text,
+                    created_at=created_at,
+                    expires_at=expires_at,
+                )
+                .returning(messages.c.id)
+            )
+            return int(result.scalar_one())
+
+    async def recent_in_room(self, room_id: str, since: float, limit: int) -> list[StoredMessage]:
+        """The newest ``limit`` messages of a room created after ``since``, oldest first."""
+        query = (
+            select(*_COLUMNS)
+            .where(messages.c.room_id == room_id, messages.c.created_at > since)
+            .order_by(messages.c.id.desc())
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            rows = [StoredMessage(**r._mapping) for r in await conn.execute(query)]
+        rows.reverse()
+        return rows
+
+    async def get(self, message_id: int) -> StoredMessage | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(*_COLUMNS).where(messages.c.id == message_id))).first()
+            return StoredMessage(**row._mapping) if row else None
+
+    async def purge_expired(self, now: float) -> int:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(delete(messages).where(messages.c.expires_at <= now))
+            return result.rowcount or 0

@@ -1,0 +1,267 @@
+"""Who is online, on which node, and in which rooms. Shared by every node through the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from causerie.store.schema import nodes, online_sessions, room_members
+
+
+class NicknameTaken(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class OnlineSession:
+    id: str
+    nickname: str
+    nickname_key: str
+    age: int
+    gender: str
+    department: str
+    region_code: str
+    node_id: str
+
+
+def _row(row: object) -> OnlineSession:
+    m = row._mapping  # type: ignore[attr-defined]
+    return OnlineSession(
+        id=m["id"],
+        nickname=m["nickname"],
+        nickname_key=m["nickname_key"],
+        age=m["age"],
+        gender=m["gender"],
+        department=m["department"],
+        region_code=m["region_code"],
+        node_id=m["node_id"],
+    )
+
+
+_SESSION_COLUMNS = (
+    online_sessions.c.id,
+    online_sessions.c.nickname,
+    online_sessions.c.nickname_key,
+    online_sessions.c.age,
+    online_sessions.c.gender,
+    online_sessions.c.department,
+    online_sessions.c.region_code,
+    online_sessions.c.node_id,
+)
+
+
+class PresenceStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    # -- nodes -------------------------------------------------------------------------------
+
+    async def register_node(self, node_id: str, now: float) -> None:
+        async with self.engine.begin() as conn:
+            # A node that restarts under the same name forgets who it had: they are gone.
+            await conn.execute(delete(online_sessions).where(online_sessions.c.node_id == node_id))
+            await conn.execute(delete(nodes).where(nodes.c.id == node_id))
+            await conn.execute(insert(nodes).values(id=node_id, started_at=now, last_seen=now))
+
+    async def heartbeat(self, node_id: str, now: float) -> None:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(nodes).where(nodes.c.id == node_id).values(last_seen=now)
+            )
+            if result.rowcount == 0:
+                await conn.execute(insert(nodes).values(id=node_id, started_at=now, last_seen=now))
+
+    async def remove_dead_nodes(self, seen_before: float) -> list[str]:
+        """Forget nodes silent since ``seen_before`` and everyone who was connected to them."""
+        async with self.engine.begin() as conn:
+            dead = list(
+                (await conn.execute(select(nodes.c.id).where(nodes.c.last_seen < seen_before)))
+                .scalars()
+                .all()
+            )
+            if dead:
+                await conn.execute(
+                    delete(room_members).where(
+                        room_members.c.session_id.in_(
+                            select(online_sessions.c.id).where(online_sessions.c.node_id.in_(dead))
+                        )
+                    )
+                )
+                await conn.execute(
+                    delete(online_sessions).where(online_sessions.c.node_id.in_(dead))
+                )
+                await conn.execute(delete(nodes).where(nodes.c.id.in_(dead)))
+            return dead
+
+    async def unregister_node(self, node_id: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                delete(room_members).where(
+                    room_members.c.session_id.in_(
+                        select(online_sessions.c.id).where(online_sessions.c.node_id == node_id)
+                    )
+                )
+            )
+            await conn.execute(delete(online_sessions).where(online_sessions.c.node_id == node_id))
+            await conn.execute(delete(nodes).where(nodes.c.id == node_id))
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    async def add_session(self, session: OnlineSession, now: float) -> None:
+        """Record a chatter as online; raise :class:`NicknameTaken` if the key is in use."""
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    insert(online_sessions).values(
+                        id=session.id,
+                        nickname=session.nickname,
+                        nickname_key=session.nickname_key,
+                        age=session.age,
+                        gender=session.gender,
+                        department=session.department,
+                        region_code=session.region_code,
+                        node_id=session.node_id,
+                        connected_at=now,
+                    )
+                )
+        except IntegrityError:
+            raise NicknameTaken(session.nickname) from None
+
+    async def remove_session(self, session_id: str) -> list[str]:
+        """Take a chatter offline; return the rooms they were in."""
+        async with self.engine.begin() as conn:
+            rooms = list(
+                (
+                    await conn.execute(
+                        select(room_members.c.room_id).where(
+                            room_members.c.session_id == session_id
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            await conn.execute(delete(room_members).where(room_members.c.session_id == session_id))
+            await conn.execute(delete(online_sessions).where(online_sessions.c.id == session_id))
+            return rooms
+
+    async def by_key(self, nickname_key: str) -> OnlineSession | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(*_SESSION_COLUMNS).where(online_sessions.c.nickname_key == nickname_key)
+                )
+            ).first()
+            return _row(row) if row else None
+
+    async def update_age(self, session_id: str, age: int) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(online_sessions).where(online_sessions.c.id == session_id).values(age=age)
+            )
+
+    async def people(
+        self,
+        *,
+        min_age: int | None = None,
+        max_age: int | None = None,
+        gender: str | None = None,
+        region_code: str | None = None,
+        limit: int = 200,
+    ) -> list[OnlineSession]:
+        query = select(*_SESSION_COLUMNS)
+        if min_age is not None:
+            query = query.where(online_sessions.c.age >= min_age)
+        if max_age is not None:
+            query = query.where(online_sessions.c.age <= max_age)
+        if gender is not None:
+            query = query.where(online_sessions.c.gender == gender)
+        if region_code is not None:
+            query = query.where(online_sessions.c.region_code == region_code)
+        query = query.order_by(online_sessions.c.nickname_key).limit(limit)
+        async with self.engine.connect() as conn:
+            return [_row(r) for r in await conn.execute(query)]
+
+    # -- rooms -------------------------------------------------------------------------------
+
+    async def join(self, session_id: str, room_ids: Iterable[str], now: float) -> list[str]:
+        """Add the session to rooms; return those it was not in already."""
+        wanted = list(dict.fromkeys(room_ids))
+        async with self.engine.begin() as conn:
+            present = set(
+                (
+                    await conn.execute(
+                        select(room_members.c.room_id).where(
+                            room_members.c.session_id == session_id,
+                            room_members.c.room_id.in_(wanted),
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            added = [room for room in wanted if room not in present]
+            if added:
+                await conn.execute(
+                    insert(room_members),
+                    [{"room_id": r, "session_id": session_id, "joined_at": now} for r in added],
+                )
+            return added
+
+    async def leave(self, session_id: str, room_ids: Iterable[str]) -> list[str]:
+        """Remove the session from rooms; return those it was in."""
+        wanted = list(dict.fromkeys(room_ids))
+        async with self.engine.begin() as conn:
+            present = list(
+                (
+                    await conn.execute(
+                        select(room_members.c.room_id).where(
+                            room_members.c.session_id == session_id,
+                            room_members.c.room_id.in_(wanted),
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if present:
+                await conn.execute(
+                    delete(room_members).where(
+                        room_members.c.session_id == session_id,
+                        room_members.c.room_id.in_(present),
+                    )
+                )
+            return present
+
+    async def rooms_of(self, session_id: str) -> list[str]:
+        async with self.engine.connect() as conn:
+            return list(
+                (
+                    await conn.execute(
+                        select(room_members.c.room_id).where(
+                            room_members.c.session_id == session_id
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+
+    async def members(self, room_id: str) -> list[OnlineSession]:
+        query = (
+            select(*_SESSION_COLUMNS)
+            .join(room_members, room_members.c.session_id == online_sessions.c.id)
+            .where(room_members.c.room_id == room_id)
+            .order_by(online_sessions.c.nickname_key)
+        )
+        async with self.engine.connect() as conn:
+            return [_row(r) for r in await conn.execute(query)]
+
+    async def counts(self) -> dict[str, int]:
+        query = select(room_members.c.room_id, func.count()).group_by(room_members.c.room_id)
+        async with self.engine.connect() as conn:
+            return {room: count for room, count in (await conn.execute(query)).tuples()}

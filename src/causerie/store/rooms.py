@@ -1,0 +1,106 @@
+"""The rooms that exist: the operator's themed rooms, one per region, and those chatters open."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from causerie.store.schema import rooms
+
+
+class RoomExists(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class RoomRow:
+    id: str
+    name: str
+    name_key: str
+    kind: str
+    audience: str
+    region_code: str
+    topic: str
+    host_key: str | None
+    position: int
+
+
+_COLUMNS = (
+    rooms.c.id,
+    rooms.c.name,
+    rooms.c.name_key,
+    rooms.c.kind,
+    rooms.c.audience,
+    rooms.c.region_code,
+    rooms.c.topic,
+    rooms.c.host_key,
+    rooms.c.position,
+)
+
+
+def _row(row: object) -> RoomRow:
+    return RoomRow(**row._mapping)  # type: ignore[attr-defined]
+
+
+class RoomStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def sync_catalogue(self, catalogue: list[RoomRow], now: float) -> None:
+        """Create or update the operator's rooms; chatters' rooms are left alone."""
+        async with self.engine.begin() as conn:
+            existing = {r.id: r for r in map(_row, await conn.execute(select(*_COLUMNS)))}
+            for room in catalogue:
+                values = {
+                    "name": room.name,
+                    "name_key": room.name_key,
+                    "kind": room.kind,
+                    "audience": room.audience,
+                    "region_code": room.region_code,
+                    "position": room.position,
+                }
+                if room.id in existing:
+                    await conn.execute(update(rooms).where(rooms.c.id == room.id).values(**values))
+                else:
+                    await conn.execute(
+                        insert(rooms).values(
+                            id=room.id, topic=room.topic, created_at=now, host_key=None, **values
+                        )
+                    )
+
+    async def all(self) -> list[RoomRow]:
+        async with self.engine.connect() as conn:
+            query = select(*_COLUMNS).order_by(rooms.c.position, rooms.c.name_key)
+            return [_row(r) for r in await conn.execute(query)]
+
+    async def get(self, room_id: str) -> RoomRow | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(*_COLUMNS).where(rooms.c.id == room_id))).first()
+            return _row(row) if row else None
+
+    async def create(self, room: RoomRow, now: float) -> None:
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    insert(rooms).values(
+                        id=room.id,
+                        name=room.name,
+                        name_key=room.name_key,
+                        kind=room.kind,
+                        audience=room.audience,
+                        region_code=room.region_code,
+                        topic=room.topic,
+                        host_key=room.host_key,
+                        position=room.position,
+                        created_at=now,
+                    )
+                )
+        except IntegrityError:
+            raise RoomExists(room.name) from None
+
+    async def set_topic(self, room_id: str, topic: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(update(rooms).where(rooms.c.id == room_id).values(topic=topic))

@@ -1,0 +1,49 @@
+"""Text folding shared by nickname uniqueness and the safety pipeline.
+
+``fold`` maps text that a person would read as the same to the same string: case, accents,
+compatibility forms (full-width letters, ligatures), invisible characters and look-alike letters
+from other scripts (a Cyrillic "а" for a Latin "a").
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+
+from confusable_homoglyphs import confusables
+
+# Characters that render as nothing and are used to split words past filters.
+INVISIBLE = frozenset(
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f"
+    "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069"
+    "\u3164\ufeff\uffa0"
+)
+
+
+@lru_cache(maxsize=1)
+def _lookalikes() -> dict[int, str]:
+    """Map every character that Unicode lists as confusable with an ASCII letter to that letter."""
+    table: dict[int, str] = {}
+    for char, targets in confusables.confusables_data.items():
+        if len(char) != 1 or char.isascii():
+            continue
+        letters = [t["c"] for t in targets if len(t["c"]) == 1 and t["c"].isascii()]
+        alpha = [c for c in letters if c.isalpha()]
+        chosen = (alpha or letters or [None])[0]
+        if chosen is not None:
+            table[ord(char)] = chosen.lower()
+    for char in INVISIBLE:
+        table[ord(char)] = ""
+    return table
+
+
+def strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def fold(text: str) -> str:
+    """Case-, accent-, width- and look-alike-insensitive form of ``text``."""
+    text = unicodedata.normalize("NFKC", text)
+    text = text.translate(_lookalikes())
+    return strip_accents(text).casefold()
