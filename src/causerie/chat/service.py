@@ -351,7 +351,7 @@ class ChatService:
         verdict = await self.screen.screen(
             Subject(kind="message", text=text, author=_author(session), room=room)
         )
-        self._enforce(verdict)
+        await self._enforce(session, verdict)
         now = self.clock()
         deliver_text = verdict.text if verdict.text is not None else text
         message_id = await self.messages.add(
@@ -387,7 +387,7 @@ class ChatService:
         verdict = await self.screen.screen(
             Subject(kind="private", text=text, author=_author(session), recipient=recipient)
         )
-        self._enforce(verdict)
+        await self._enforce(session, verdict)
         now = self.clock()
         deliver_text = verdict.text if verdict.text is not None else text
         message_id = await self.messages.add(
@@ -412,12 +412,15 @@ class ChatService:
         await self._publish(frame, session=recipient.id, sender_key=session.key)
         return f.Ack(ref=ref, id=message_id, at=now)
 
-    def _enforce(self, verdict: Verdict) -> None:
-        if not verdict.deliver:
-            raise ChatError(
-                verdict.code or ErrorCode.CONTENT_BLOCKED,
-                verdict.message or "this message was not delivered",
-            )
+    async def _enforce(self, session: LocalSession, verdict: Verdict) -> None:
+        """Refuse what the screen refused; close the author's connection if it says so."""
+        if verdict.deliver:
+            return
+        code = verdict.code or ErrorCode.CONTENT_BLOCKED
+        message = verdict.message or "this message was not delivered"
+        if verdict.disconnect:
+            await self.disconnect(session.id, code, message)
+        raise ChatError(code, message)
 
     async def typing(self, session: LocalSession, room_id: str | None, to: str | None) -> None:
         if room_id is not None:

@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     mig = sub.add_parser("migrate", help="apply database migrations")
-    mig.add_argument("revision", nargs="?", default="head")
+    mig.add_argument("revision", nargs="?", default="heads")
     mig.set_defaults(run=_migrate)
 
     for register in _extensions():

@@ -53,6 +53,6 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def migrate(url: str, revision: str = "head") -> None:
+def migrate(url: str, revision: str = "heads") -> None:
     """Bring the database at ``url`` to ``revision`` (blocking; run it in a thread from async)."""
     command.upgrade(alembic_config(url), revision)
