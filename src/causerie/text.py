@@ -43,7 +43,11 @@ def strip_accents(text: str) -> str:
 
 
 def fold(text: str) -> str:
-    """Case-, accent-, width- and look-alike-insensitive form of ``text``."""
-    text = unicodedata.normalize("NFKC", text)
-    text = text.translate(_lookalikes())
-    return strip_accents(text).casefold()
+    """Case-, accent-, width- and look-alike-insensitive form of ``text``.
+
+    Folding a folded text changes nothing: uniqueness keys and filters rely on it.
+    """
+    # Case first, then accents, then look-alikes: a capital Greek letter with a diacritic is
+    # confusable with a Latin letter only once lowered and stripped ("Ἀ" is "ἀ" is "α" is "a").
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return strip_accents(text).translate(_lookalikes())

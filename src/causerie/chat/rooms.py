@@ -50,6 +50,8 @@ def load_catalogue(path: Path | None) -> list[RoomRow]:
             text = path.read_text("utf-8")
         except OSError as exc:
             raise CatalogueError(f"cannot read rooms file {path}: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise CatalogueError(f"{path}: the rooms file must be UTF-8 text: {exc}") from None
         origin = str(path)
     try:
         catalogue = msgspec.convert(tomllib.loads(text), _Catalogue)
@@ -64,6 +66,11 @@ def load_catalogue(path: Path | None) -> list[RoomRow]:
             raise CatalogueError(f"{origin}: room id {entry.id!r} is used twice or reserved")
         if not entry.name.strip():
             raise CatalogueError(f"{origin}: room {entry.id!r} has an empty name")
+        # The widths of the rooms table: a longer value would fail later, inside the database.
+        if len(entry.name) > 80:
+            raise CatalogueError(f"{origin}: room {entry.id!r} has a name over 80 characters")
+        if len(entry.topic) > 400:
+            raise CatalogueError(f"{origin}: room {entry.id!r} has a topic over 400 characters")
         seen.add(entry.id)
         rows.append(
             RoomRow(

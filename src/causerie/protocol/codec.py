@@ -14,15 +14,10 @@ _decoder: msgspec.json.Decoder[ClientFrame] = msgspec.json.Decoder(ClientFrame)
 _encoder = msgspec.json.Encoder()
 
 
-class _Envelope(msgspec.Struct):
-    """What can still be read from a frame that failed validation, to answer it precisely."""
-
-    type: str | None = None
-    ref: str | None = None
-
-
-_envelope_decoder = msgspec.json.Decoder(_Envelope)
+# Where msgspec names the faulty field: in the path of a wrong value ("at `$.rooms[0]`") or
+# in the message itself for a missing or unknown one ("missing required field `nickname`").
 _field_path = re.compile(r"at `\$\.(\w+)")
+_field_named = re.compile(r"(?:missing required|unknown) field `(\w+)`")
 
 
 class FrameRejected(Exception):
@@ -35,7 +30,9 @@ class FrameRejected(Exception):
 
 def decode_client_frame(data: str | bytes, max_bytes: int) -> ClientFrame:
     """Decode one client frame or raise :class:`FrameRejected` with the matching error."""
-    raw = data.encode() if isinstance(data, str) else data
+    # surrogatepass: a str with lone surrogates becomes invalid UTF-8 and is answered as
+    # malformed instead of raising UnicodeEncodeError out of the protocol.
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     if len(raw) > max_bytes:
         raise FrameRejected(
             Error(
@@ -54,26 +51,29 @@ def decode_client_frame(data: str | bytes, max_bytes: int) -> ClientFrame:
 
 
 def _validation_error(raw: bytes, detail: str) -> Error:
+    # Only the error path pays for this second, schema-less decode. The typed decode may have
+    # stopped before the end (at an array's first bracket), so the JSON can still be broken.
     try:
-        envelope = _envelope_decoder.decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+        document = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        document = None
+    if not isinstance(document, dict):
         return Error(
             code=ErrorCode.MALFORMED_FRAME, message=f"frame must be a JSON object: {detail}"
         )
-    match = _field_path.search(detail)
+    kind = document.get("type")
+    ref = document.get("ref")
+    ref = ref if isinstance(ref, str) else None
+    match = _field_path.search(detail) or _field_named.search(detail)
     field = match.group(1) if match else None
-    if field == "type" or envelope.type is None:
-        kind = envelope.type if envelope.type is not None else "(missing)"
-        return Error(
-            code=ErrorCode.UNKNOWN_FRAME,
-            message=f"unknown frame type {kind!r}",
-            ref=envelope.ref,
-        )
+    if not isinstance(kind, str) or field == "type":
+        name = repr(kind) if "type" in document else "(missing)"
+        return Error(code=ErrorCode.UNKNOWN_FRAME, message=f"unknown frame type {name}", ref=ref)
     return Error(
         code=ErrorCode.INVALID_FIELD,
         message=detail,
-        ref=envelope.ref,
-        frame=envelope.type,
+        ref=ref,
+        frame=kind,
         field=field,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from confusable_homoglyphs import categories
@@ -21,6 +22,11 @@ _NICKNAME = re.compile(r"[^\W\d_][\w.\-]*")
 # Digits that stand in for letters in nicknames ("R0se" is "Rose").
 _DIGIT_LOOKALIKES = str.maketrans({"0": "o", "1": "l"})
 _JOINERS = str.maketrans("", "", "._-")
+# Scripts that one language writes together: Japanese mixes kanji, hiragana and katakana, Korean
+# may mix hangul and hanja. Only mixes of scripts that no language writes together are refused.
+_SCRIPT_FAMILY = {"HIRAGANA": "HAN", "KATAKANA": "HAN", "HANGUL": "HAN"}
+# Letters shared by several scripts (the Japanese long-vowel mark) say nothing about the script.
+_ANY_SCRIPT = frozenset({"COMMON", "INHERITED"})
 
 
 AGE_BANDS_RANGE: dict[str, tuple[int, int]] = {
@@ -57,8 +63,15 @@ class Identity:
     place: Place
 
 
+def _scripts(nickname: str) -> set[str]:
+    aliases = {categories.alias(c) for c in nickname if c.isalpha()}
+    return {_SCRIPT_FAMILY.get(alias, alias) for alias in aliases - _ANY_SCRIPT}
+
+
 def check_nickname(nickname: str) -> str:
-    nickname = nickname.strip()
+    # NFC: a keyboard that sends "e" + combining accent means the same "é" as one that sends it
+    # precomposed, and only the precomposed form is a word character to the pattern below.
+    nickname = unicodedata.normalize("NFC", nickname.strip())
     if not NICKNAME_MIN <= len(nickname) <= NICKNAME_MAX:
         raise ChatError(
             ErrorCode.NICKNAME_INVALID,
@@ -71,7 +84,7 @@ def check_nickname(nickname: str) -> str:
             "a nickname starts with a letter and has only letters, digits, '.', '-' and '_'",
             field="nickname",
         )
-    if len({categories.alias(c) for c in nickname if c.isalpha()}) > 1:
+    if len(_scripts(nickname)) > 1:
         raise ChatError(
             ErrorCode.NICKNAME_INVALID,
             "a nickname uses letters of one alphabet only",
