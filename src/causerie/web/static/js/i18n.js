@@ -1,0 +1,502 @@
+// Every string the web client shows, in French and English, and the plain-words sentence for
+// every error code of src/causerie/errors.py. Nothing else in the client holds user-facing text.
+
+export const LANGUAGES = { fr: "Français", en: "English" };
+const STORAGE_KEY = "causerie.lang";
+
+const STRINGS = {
+  fr: {
+    "app.tagline": "Discuter avec des gens près de chez vous, tout de suite, sans inscription.",
+    "lang.label": "Langue",
+    "entry.title": "Entrer sur le chat",
+    "entry.nickname": "Pseudo",
+    "entry.nickname_hint": "3 à 20 caractères : lettres, chiffres, « . », « - » et « _ ».",
+    "entry.age": "Âge",
+    "entry.gender": "Genre",
+    "entry.postal": "Code postal",
+    "entry.postal_hint": "Il sert à trouver votre région ; seuls votre région et votre département sont visibles.",
+    "entry.submit": "Entrer",
+    "entry.connecting": "Connexion…",
+    "entry.rules":
+      "Ouvert à partir de 13 ans. Les adultes ne peuvent pas écrire en privé aux mineurs. " +
+      "Ne donnez jamais votre adresse, votre numéro ou des photos à quelqu'un que vous ne " +
+      "connaissez pas.",
+    "entry.ephemeral": "Pas d'inscription, pas de mot de passe : les messages s'effacent après quelques heures.",
+    "gender.choose": "Choisir…",
+    "gender.woman": "Femme",
+    "gender.man": "Homme",
+    "gender.nonbinary": "Non binaire",
+    "gender.other": "Autre",
+    "header.quit": "Sortir",
+    "header.me": "Connecté·e en tant que {nickname}",
+    "nav.label": "Sections",
+    "nav.rooms": "Salons",
+    "nav.people": "Personnes",
+    "nav.chat": "Discussions",
+    "nav.members": "Membres",
+    "rooms.title": "Salons",
+    "rooms.themed": "Thèmes",
+    "rooms.regional": "Régions",
+    "rooms.user": "Salons des membres",
+    "rooms.count": "{n} en ligne",
+    "rooms.joined": "rejoint",
+    "rooms.teens": "13-17 ans",
+    "rooms.adults": "18 ans et +",
+    "rooms.forbidden_adults": "Réservé aux adultes",
+    "rooms.forbidden_teens": "Réservé aux 13-17 ans",
+    "rooms.your_region": "votre région",
+    "rooms.loading": "Chargement des salons…",
+    "rooms.refresh": "Actualiser",
+    "rooms.create": "Créer un salon",
+    "rooms.create_name": "Nom du salon",
+    "rooms.create_topic": "Sujet (facultatif)",
+    "rooms.create_submit": "Créer",
+    "people.title": "Personnes connectées",
+    "people.filters": "Filtres",
+    "people.age": "Âge",
+    "people.any": "Tous",
+    "people.gender": "Genre",
+    "people.region": "Région",
+    "people.refresh": "Actualiser",
+    "people.empty": "Personne ne correspond à ces filtres pour le moment.",
+    "people.write": "Écrire",
+    "people.ignore": "Ignorer",
+    "people.unignore": "Ne plus ignorer",
+    "people.ignored_title": "Personnes ignorées",
+    "people.ignored_none": "Vous n'ignorez personne.",
+    "people.note_minor":
+      "Pour votre protection, les adultes ne peuvent pas vous écrire en privé. Si quelqu'un vous " +
+      "met mal à l'aise, ignorez-le et parlez-en à un adulte de confiance.",
+    "people.note_adult":
+      "Pour protéger les mineurs, les moins de 18 ans ne sont pas listés ici et ne peuvent pas " +
+      "recevoir vos messages privés.",
+    "person.age": "{age} ans",
+    "person.you": "vous",
+    "chat.empty_title": "Choisissez un salon",
+    "chat.empty_text":
+      "Rejoignez un salon dans la liste, ou écrivez à une personne connectée. " +
+      "Vous pouvez être dans plusieurs salons à la fois.",
+    "chat.tabs": "Conversations ouvertes",
+    "chat.leave": "Quitter le salon",
+    "chat.close": "Fermer la conversation",
+    "chat.close_tab": "Fermer {name}",
+    "chat.unread": "{n} non lu(s)",
+    "chat.topic_none": "Pas de sujet pour l'instant.",
+    "chat.edit_topic": "Modifier le sujet",
+    "chat.topic_label": "Nouveau sujet",
+    "chat.save": "Enregistrer",
+    "chat.cancel": "Annuler",
+    "chat.host": "Vous êtes l'hôte de ce salon.",
+    "chat.private_with": "Conversation privée avec {nickname}",
+    "chat.private_note":
+      "Ne partagez jamais d'informations personnelles. Vous pouvez ignorer cette personne à tout moment.",
+    "chat.message_label": "Votre message",
+    "chat.placeholder_room": "Écrire dans {room}…",
+    "chat.placeholder_private": "Écrire à {nickname}…",
+    "chat.send": "Envoyer",
+    "chat.typing_one": "{a} est en train d'écrire…",
+    "chat.typing_two": "{a} et {b} écrivent…",
+    "chat.typing_many": "Plusieurs personnes écrivent…",
+    "chat.member_joined": "{nickname} est arrivé·e.",
+    "chat.member_left": "{nickname} est parti·e.",
+    "chat.topic_changed": "{nickname} a changé le sujet : {topic}",
+    "chat.masked": "Message masqué : il peut être choquant.",
+    "chat.reveal": "Afficher",
+    "chat.hide": "Masquer",
+    "chat.pending": "envoi…",
+    "chat.failed": "Non envoyé : {reason}",
+    "chat.ephemeral": "Les messages s'effacent après {hours} h.",
+    "chat.private_new": "Nouveau message privé de {nickname}",
+    "chat.open_private": "Écrire en privé à {nickname}",
+    "members.title": "Membres ({n})",
+    "members.none": "Ouvrez un salon pour voir qui s'y trouve.",
+    "members.private": "Vous discutez en privé avec {nickname}.",
+    "conn.lost": "Connexion perdue. Reconnexion…",
+    "conn.back": "Reconnecté·e.",
+    "conn.closed": "Vous avez été déconnecté·e : {reason}",
+    "conn.failed": "Impossible de joindre le serveur. Vérifiez votre connexion puis réessayez.",
+    "conn.retry": "Réessayer",
+    "toast.close": "Fermer",
+    "time.retry_seconds": "Réessayez dans {s} s.",
+    "time.retry_later": "Réessayez dans un moment.",
+  },
+  en: {
+    "app.tagline": "Talk to people near you, right now, without signing up.",
+    "lang.label": "Language",
+    "entry.title": "Enter the chat",
+    "entry.nickname": "Nickname",
+    "entry.nickname_hint": "3 to 20 characters: letters, digits, “.”, “-” and “_”.",
+    "entry.age": "Age",
+    "entry.gender": "Gender",
+    "entry.postal": "Postal code",
+    "entry.postal_hint": "It finds your region; only your region and département are shown to others.",
+    "entry.submit": "Enter",
+    "entry.connecting": "Connecting…",
+    "entry.rules":
+      "Open from 13 years old. Adults cannot write privately to minors. Never give your " +
+      "address, your number or photos to someone you do not know.",
+    "entry.ephemeral": "No sign-up, no password: messages disappear after a few hours.",
+    "gender.choose": "Choose…",
+    "gender.woman": "Woman",
+    "gender.man": "Man",
+    "gender.nonbinary": "Non-binary",
+    "gender.other": "Other",
+    "header.quit": "Leave",
+    "header.me": "Signed in as {nickname}",
+    "nav.label": "Sections",
+    "nav.rooms": "Rooms",
+    "nav.people": "People",
+    "nav.chat": "Chats",
+    "nav.members": "Members",
+    "rooms.title": "Rooms",
+    "rooms.themed": "Topics",
+    "rooms.regional": "Regions",
+    "rooms.user": "Members' rooms",
+    "rooms.count": "{n} online",
+    "rooms.joined": "joined",
+    "rooms.teens": "13-17",
+    "rooms.adults": "18+",
+    "rooms.forbidden_adults": "Adults only",
+    "rooms.forbidden_teens": "For 13-17 year olds only",
+    "rooms.your_region": "your region",
+    "rooms.loading": "Loading rooms…",
+    "rooms.refresh": "Refresh",
+    "rooms.create": "Create a room",
+    "rooms.create_name": "Room name",
+    "rooms.create_topic": "Topic (optional)",
+    "rooms.create_submit": "Create",
+    "people.title": "People online",
+    "people.filters": "Filters",
+    "people.age": "Age",
+    "people.any": "Any",
+    "people.gender": "Gender",
+    "people.region": "Region",
+    "people.refresh": "Refresh",
+    "people.empty": "Nobody matches these filters right now.",
+    "people.write": "Write",
+    "people.ignore": "Ignore",
+    "people.unignore": "Stop ignoring",
+    "people.ignored_title": "Ignored people",
+    "people.ignored_none": "You are not ignoring anyone.",
+    "people.note_minor":
+      "To keep you safe, adults cannot write to you privately. If someone makes you " +
+      "uncomfortable, ignore them and talk to an adult you trust.",
+    "people.note_adult":
+      "To protect minors, under-18s are not listed here and cannot receive your private " +
+      "messages.",
+    "person.age": "{age}",
+    "person.you": "you",
+    "chat.empty_title": "Pick a room",
+    "chat.empty_text":
+      "Join a room from the list, or write to someone online. You can be in several rooms at once.",
+    "chat.tabs": "Open conversations",
+    "chat.leave": "Leave the room",
+    "chat.close": "Close the conversation",
+    "chat.close_tab": "Close {name}",
+    "chat.unread": "{n} unread",
+    "chat.topic_none": "No topic yet.",
+    "chat.edit_topic": "Change the topic",
+    "chat.topic_label": "New topic",
+    "chat.save": "Save",
+    "chat.cancel": "Cancel",
+    "chat.host": "You host this room.",
+    "chat.private_with": "Private conversation with {nickname}",
+    "chat.private_note":
+      "Never share personal information. You can ignore this person at any time.",
+    "chat.message_label": "Your message",
+    "chat.placeholder_room": "Write in {room}…",
+    "chat.placeholder_private": "Write to {nickname}…",
+    "chat.send": "Send",
+    "chat.typing_one": "{a} is typing…",
+    "chat.typing_two": "{a} and {b} are typing…",
+    "chat.typing_many": "Several people are typing…",
+    "chat.member_joined": "{nickname} joined.",
+    "chat.member_left": "{nickname} left.",
+    "chat.topic_changed": "{nickname} changed the topic: {topic}",
+    "chat.masked": "Hidden message: it may be upsetting.",
+    "chat.reveal": "Show",
+    "chat.hide": "Hide",
+    "chat.pending": "sending…",
+    "chat.failed": "Not sent: {reason}",
+    "chat.ephemeral": "Messages disappear after {hours} h.",
+    "chat.private_new": "New private message from {nickname}",
+    "chat.open_private": "Write privately to {nickname}",
+    "members.title": "Members ({n})",
+    "members.none": "Open a room to see who is in it.",
+    "members.private": "You are talking privately with {nickname}.",
+    "conn.lost": "Connection lost. Reconnecting…",
+    "conn.back": "Reconnected.",
+    "conn.closed": "You were disconnected: {reason}",
+    "conn.failed": "Cannot reach the server. Check your connection and try again.",
+    "conn.retry": "Try again",
+    "toast.close": "Close",
+    "time.retry_seconds": "Try again in {s} s.",
+    "time.retry_later": "Try again in a moment.",
+  },
+};
+
+// One entry per ErrorCode. `minor` variants speak to a chatter under 18 when the refusal exists
+// to protect them: they must understand it is a rule for their safety, not a fault of theirs.
+// `retry` marks rate limits, whose sentence ends with when to try again.
+export const ERRORS = {
+  malformed_frame: {
+    fr: "Le serveur n'a pas compris la demande. Rechargez la page.",
+    en: "The server did not understand the request. Reload the page.",
+  },
+  unknown_frame: {
+    fr: "Le serveur ne connaît pas cette action. Rechargez la page pour avoir la dernière version.",
+    en: "The server does not know this action. Reload the page to get the latest version.",
+  },
+  invalid_field: {
+    fr: "Une des informations envoyées n'est pas valable.",
+    en: "One of the details sent is not valid.",
+  },
+  frame_too_large: {
+    fr: "Ce que vous avez envoyé est trop long.",
+    en: "What you sent is too long.",
+  },
+  binary_not_supported: {
+    fr: "Ce type d'envoi n'est pas accepté.",
+    en: "This kind of content is not accepted.",
+  },
+  not_entered: {
+    fr: "Entrez d'abord sur le chat avec un pseudo.",
+    en: "Enter the chat with a nickname first.",
+  },
+  already_entered: {
+    fr: "Vous êtes déjà entré·e sur le chat.",
+    en: "You have already entered the chat.",
+  },
+  nickname_invalid: {
+    fr:
+      "Ce pseudo n'est pas valable : 3 à 20 caractères, commençant par une lettre, avec " +
+      "seulement des lettres d'un même alphabet, des chiffres, « . », « - » et « _ ».",
+    en:
+      "This nickname is not valid: 3 to 20 characters, starting with a letter, using letters " +
+      "of one alphabet, digits, “.”, “-” and “_” only.",
+  },
+  nickname_taken: {
+    fr: "Quelqu'un de connecté utilise déjà ce pseudo (ou un pseudo très proche). Choisissez-en un autre.",
+    en: "Someone online already uses this nickname (or one very like it). Choose another one.",
+  },
+  nickname_refused: {
+    fr: "Ce pseudo n'est pas accepté ici. Choisissez-en un autre.",
+    en: "This nickname is not allowed here. Choose another one.",
+  },
+  age_too_young: {
+    fr: "causerie est ouvert à partir de 13 ans : vous ne pouvez pas encore entrer. À bientôt !",
+    en: "causerie is open from 13 years old: you cannot enter yet. See you later!",
+  },
+  age_invalid: {
+    fr: "Indiquez votre âge, entre 13 et 99 ans.",
+    en: "Enter your age, between 13 and 99.",
+  },
+  gender_invalid: {
+    fr: "Choisissez un genre dans la liste.",
+    en: "Choose a gender from the list.",
+  },
+  postal_code_invalid: {
+    fr: "Ce code postal n'existe pas : un code postal français a cinq chiffres, par exemple 75011.",
+    en: "This postal code does not exist: a French postal code has five digits, for example 75011.",
+  },
+  room_not_found: {
+    fr: "Ce salon n'existe pas ou plus.",
+    en: "This room does not exist (any more).",
+  },
+  not_in_room: {
+    fr: "Rejoignez ce salon avant d'y écrire.",
+    en: "Join this room before writing in it.",
+  },
+  room_name_invalid: {
+    fr: "Un nom de salon a de 3 à 40 caractères, dont au moins 3 lettres ou chiffres.",
+    en: "A room name has 3 to 40 characters, at least 3 of them letters or digits.",
+  },
+  room_name_refused: {
+    fr: "Ce nom ou ce sujet de salon n'est pas accepté ici.",
+    en: "This room name or topic is not allowed here.",
+  },
+  room_exists: {
+    fr: "Un salon porte déjà ce nom (ou un nom très proche) : rejoignez-le ou choisissez un autre nom.",
+    en: "A room with this name (or one very like it) exists already: join it or choose another name.",
+  },
+  room_forbidden: {
+    fr:
+      "Ce salon est réservé à une autre tranche d'âge : les salons pour adultes sont fermés aux " +
+      "moins de 18 ans et les salons ados sont réservés aux 13-17 ans.",
+    en:
+      "This room is for another age group: adult rooms are closed to under-18s and teen rooms " +
+      "are for 13 to 17 year olds only.",
+    fr_minor:
+      "Ce salon est réservé aux adultes. Pour vous protéger, les moins de 18 ans ne peuvent pas " +
+      "y entrer : ce n'est pas une punition, c'est une règle de sécurité.",
+    en_minor:
+      "This room is for adults only. To keep you safe, under-18s cannot enter it: it is not a " +
+      "punishment, it is a safety rule.",
+  },
+  not_room_host: {
+    fr: "Seul·e l'hôte du salon peut changer son sujet.",
+    en: "Only the room's host can change its topic.",
+  },
+  too_many_rooms: {
+    fr: "Vous êtes déjà dans le nombre maximum de salons. Quittez-en un pour en rejoindre un autre.",
+    en: "You are already in as many rooms as allowed. Leave one to join another.",
+  },
+  recipient_not_found: {
+    fr: "Cette personne n'est plus connectée.",
+    en: "This person is not connected any more.",
+  },
+  cannot_message_self: {
+    fr: "Vous ne pouvez pas vous écrire ni vous ignorer vous-même.",
+    en: "You cannot write to or ignore yourself.",
+  },
+  conversation_forbidden: {
+    fr:
+      "Cette conversation privée n'est pas possible : pour protéger les mineurs, les adultes et " +
+      "les moins de 18 ans ne peuvent pas discuter en privé.",
+    en:
+      "This private conversation is not possible: to protect minors, adults and under-18s " +
+      "cannot talk privately.",
+    fr_minor:
+      "Cette conversation privée n'est pas possible : pour vous protéger, les adultes et les " +
+      "moins de 18 ans ne peuvent pas discuter en privé. Ce n'est pas de votre faute ; vous " +
+      "pouvez toujours parler dans les salons ouverts à tous.",
+    en_minor:
+      "This private conversation is not possible: to keep you safe, adults and under-18s " +
+      "cannot talk privately. It is not your fault; you can still talk in the rooms open to " +
+      "everyone.",
+  },
+  message_empty: {
+    fr: "Le message est vide.",
+    en: "The message is empty.",
+  },
+  message_too_long: {
+    fr: "Ce message est trop long ({max} caractères au maximum).",
+    en: "This message is too long ({max} characters at most).",
+  },
+  content_blocked: {
+    fr: "Ce message n'a pas été envoyé : il enfreint les règles du site.",
+    en: "This message was not sent: it breaks the site's rules.",
+  },
+  muted: {
+    fr: "Vous ne pouvez pas écrire pour le moment : la modération vous a mis·e en sourdine.",
+    en: "You cannot write for now: the moderators have muted you.",
+  },
+  rate_limited_messages: {
+    fr: "Vous écrivez trop vite.",
+    en: "You are writing too fast.",
+    retry: true,
+  },
+  rate_limited_joins: {
+    fr: "Vous rejoignez trop de salons à la fois.",
+    en: "You are joining too many rooms at once.",
+    retry: true,
+  },
+  rate_limited_conversations: {
+    fr: "Vous ouvrez trop de nouvelles conversations privées.",
+    en: "You are opening too many new private conversations.",
+    retry: true,
+  },
+  rate_limited_frames: {
+    fr: "Trop d'actions en peu de temps.",
+    en: "Too many actions in a short time.",
+    retry: true,
+  },
+  internal_error: {
+    fr: "Le serveur a eu un problème ; rien n'a été envoyé. Réessayez.",
+    en: "The server had a problem; nothing was sent. Try again.",
+  },
+  shutting_down: {
+    fr: "Le serveur redémarre. Reconnexion dans un instant…",
+    en: "The server is restarting. Reconnecting in a moment…",
+  },
+};
+
+function detect() {
+  try {
+    const saved = localStorage.getItem(STORAGE_KEY);
+    if (saved && saved in STRINGS) return saved;
+  } catch {
+    // Storage can be disabled (private mode, strict settings): fall back to the browser.
+  }
+  const wanted = (navigator.languages || [navigator.language || "fr"]).map((l) => l.slice(0, 2));
+  return wanted.find((l) => l in STRINGS) || "fr";
+}
+
+let current = detect();
+const listeners = new Set();
+
+export function language() {
+  return current;
+}
+
+export function setLanguage(lang) {
+  if (!(lang in STRINGS) || lang === current) return;
+  current = lang;
+  try {
+    localStorage.setItem(STORAGE_KEY, lang);
+  } catch {
+    // Not remembered; still switched for this page.
+  }
+  document.documentElement.lang = lang;
+  for (const listener of listeners) listener(lang);
+}
+
+export function onLanguageChange(listener) {
+  listeners.add(listener);
+}
+
+function fill(template, vars) {
+  return template.replace(/\{(\w+)\}/g, (whole, name) =>
+    vars && name in vars ? String(vars[name]) : whole,
+  );
+}
+
+export function t(key, vars) {
+  const template = STRINGS[current][key] ?? STRINGS.fr[key] ?? key;
+  return fill(template, vars);
+}
+
+/**
+ * The sentence to show for an `error` frame.
+ * `context.minor` picks the wording for an under-18; `context.maxChars` fills message limits.
+ */
+export function errorText(frame, context = {}) {
+  const entry = ERRORS[frame.code];
+  if (!entry) return frame.message || frame.code;
+  const lang = current;
+  let sentence = (context.minor && entry[`${lang}_minor`]) || entry[lang];
+  sentence = fill(sentence, { max: context.maxChars ?? 1000 });
+  if (entry.retry) {
+    const wait = Number(frame.retry_after);
+    sentence +=
+      " " +
+      (Number.isFinite(wait) && wait > 0
+        ? t("time.retry_seconds", { s: Math.max(1, Math.ceil(wait)) })
+        : t("time.retry_later"));
+  }
+  return sentence;
+}
+
+/** Fill every element marked with data-i18n (text), data-i18n-placeholder or -aria-label. */
+export function translatePage(root = document) {
+  document.documentElement.lang = current;
+  for (const el of root.querySelectorAll("[data-i18n]")) {
+    const vars = el.dataset.i18nVars ? JSON.parse(el.dataset.i18nVars) : undefined;
+    el.textContent = t(el.dataset.i18n, vars);
+  }
+  for (const el of root.querySelectorAll("[data-i18n-placeholder]")) {
+    el.placeholder = t(el.dataset.i18nPlaceholder);
+  }
+  for (const el of root.querySelectorAll("[data-i18n-aria-label]")) {
+    el.setAttribute("aria-label", t(el.dataset.i18nAriaLabel));
+  }
+}
+
+/** Set an element's text to a translated string that follows later language switches. */
+export function translated(el, key, vars) {
+  el.dataset.i18n = key;
+  if (vars) el.dataset.i18nVars = JSON.stringify(vars);
+  else delete el.dataset.i18nVars;
+  el.textContent = t(key, vars);
+  return el;
+}

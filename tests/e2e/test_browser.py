@@ -1,0 +1,187 @@
+"""The web client in a real Chromium against a real server: entry, rooms, private conversations."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+
+from causerie.errors import ErrorCode
+from causerie.gateway.app import STATIC
+from tests.conftest import RunningServer
+
+CHROMIUM = Path("/usr/bin/chromium")
+# The server runs inside the test process, where warnings are errors. SQLAlchemy 2.1 deprecates
+# Result.tuples(), which the presence store still calls for the room counts; until that call is
+# changed, listing rooms would fail here (and only here: a served site merely logs a warning).
+SQLALCHEMY_TUPLES = pytest.mark.filterwarnings(
+    "ignore:The Result.tuples\\(\\) method is deprecated"
+)
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"the browser tests drive Debian's chromium at {CHROMIUM}: apt install chromium"
+        )
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def new_page(browser: Browser, locale: str = "fr-FR") -> tuple[BrowserContext, Page]:
+    context = await browser.new_context(locale=locale, viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(10_000)
+    page = await context.new_page()
+    # Anything the page tries to fetch from elsewhere fails the test: the client is self-hosted.
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            outside.append(request.url)
+            if not request.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:"))
+            else None
+        ),
+    )
+    page.on("pageerror", lambda error: pytest.fail(f"page error: {error}"))
+    context.outside = outside  # type: ignore[attr-defined]
+    return context, page
+
+
+async def fill_entry(page: Page, nickname: str, age: int, gender: str, postal_code: str) -> None:
+    await page.get_by_test_id("entry-nickname").fill(nickname)
+    await page.get_by_test_id("entry-age").fill(str(age))
+    await page.get_by_test_id("entry-gender").select_option(gender)
+    await page.get_by_test_id("entry-postal").fill(postal_code)
+    await page.get_by_test_id("entry-submit").click()
+
+
+async def enter(
+    page: Page, server: RunningServer, nickname: str, age: int, gender: str, postal_code: str
+) -> None:
+    await page.goto(f"{server.http}/")
+    await fill_entry(page, nickname, age, gender, postal_code)
+    await expect(page.get_by_test_id("me")).to_have_text(nickname)
+
+
+def room(page: Page, room_id: str) -> object:
+    return page.locator(f'[data-testid=room-item][data-room="{room_id}"]')
+
+
+@pytest.mark.browser
+@SQLALCHEMY_TUPLES
+async def test_two_chatters_talk_in_a_room_and_in_private(
+    server: RunningServer, browser: Browser
+) -> None:
+    alice_context, alice = await new_page(browser)
+    bob_context, bob = await new_page(browser)
+    await enter(alice, server, "Alice", 30, "woman", "75011")
+    await enter(bob, server, "Bernard", 41, "man", "69003")
+
+    await alice.locator('[data-testid=room-item][data-room="general"]').click()
+    await expect(alice.get_by_test_id("conv-title")).to_have_text("Général")
+    await bob.locator('[data-testid=room-item][data-room="general"]').click()
+    await expect(bob.get_by_test_id("conv-title")).to_have_text("Général")
+    alice_members = alice.get_by_test_id("member-list")
+    await expect(alice_members.locator('[data-nickname="Bernard"]')).to_be_visible()
+
+    await alice.get_by_test_id("composer-input").fill("Bonjour à tous !")
+    await alice.get_by_test_id("composer-input").press("Enter")
+    seen_by_bob = bob.locator('[data-testid=message][data-sender="Alice"]')
+    await expect(seen_by_bob.get_by_test_id("message-text")).to_have_text("Bonjour à tous !")
+    # Alice's own copy is confirmed by the server, not left pending.
+    own = alice.locator('[data-testid=message][data-sender="Alice"]')
+    await expect(own).to_have_count(1)
+    await expect(own).not_to_have_class(re.compile(r"\bpending\b"))
+    await expect(own).to_have_attribute("data-id", re.compile(r"^\d+$"))
+
+    # Bernard writes to Alice privately from the room's member list.
+    await (
+        bob.get_by_test_id("member-list")
+        .locator('[data-nickname="Alice"] [data-testid=person-write]')
+        .click()
+    )
+    await expect(bob.get_by_test_id("conv-title")).to_contain_text("Alice")
+    await bob.get_by_test_id("composer-input").fill("Salut Alice, tu écoutes quoi en ce moment ?")
+    await bob.get_by_test_id("composer-send").click()
+    sent = bob.locator('[data-testid=message][data-sender="Bernard"]')
+    await expect(sent).to_have_attribute("data-id", re.compile(r"^\d+$"))
+
+    # Alice was in the room: the private conversation opens as a flagged tab.
+    tab = alice.locator('[data-testid=conv-tab][data-conv="p:bernard"]')
+    await expect(tab.locator(".badge")).to_have_text("1")
+    await tab.click()
+    received = alice.locator('[data-testid=message][data-sender="Bernard"]')
+    await expect(received.get_by_test_id("message-text")).to_have_text(
+        "Salut Alice, tu écoutes quoi en ce moment ?"
+    )
+    await expect(tab.locator(".badge")).to_have_count(0)
+
+    for context in (alice_context, bob_context):
+        assert context.outside == []  # type: ignore[attr-defined]
+        await context.close()
+
+
+@pytest.mark.browser
+async def test_a_refused_entry_is_explained_in_plain_words(
+    server: RunningServer, browser: Browser
+) -> None:
+    context, page = await new_page(browser)
+    await page.goto(f"{server.http}/")
+    error = page.get_by_test_id("entry-error")
+
+    await fill_entry(page, "Petitou", 12, "other", "75011")
+    await expect(error).to_contain_text("à partir de 13 ans")
+    await expect(page.get_by_test_id("entry-age")).to_have_attribute("aria-invalid", "true")
+
+    await fill_entry(page, "Camille", 30, "nonbinary", "00000")
+    await expect(error).to_contain_text("Ce code postal n'existe pas")
+    await expect(page.get_by_test_id("entry-postal")).to_have_attribute("aria-invalid", "true")
+
+    # The language switch applies at once and is remembered.
+    await page.get_by_test_id("lang-select").select_option("en")
+    await expect(page.get_by_test_id("entry-submit")).to_have_text("Enter")
+    await page.get_by_test_id("entry-submit").click()
+    await expect(error).to_contain_text("This postal code does not exist")
+    await page.reload()
+    await expect(page.get_by_test_id("entry-submit")).to_have_text("Enter")
+
+    # Every error code the server can send has a sentence in both languages.
+    errors = await page.evaluate(
+        "async () => (await import('/js/i18n.js')).ERRORS",
+    )
+    for code in ErrorCode:
+        assert errors.get(code.value, {}).get("fr"), code
+        assert errors.get(code.value, {}).get("en"), code
+    await context.close()
+
+
+def test_every_error_code_has_a_french_and_an_english_sentence() -> None:
+    """Without a browser: the i18n module names every ErrorCode with both languages."""
+    source = (STATIC / "js" / "i18n.js").read_text("utf-8")
+    table = source[source.index("export const ERRORS") :]
+    table = table[: table.index("\n};")]
+    entries = dict(re.findall(r"\n  ([a-z_]+): \{(.*?)\n  \},", table, flags=re.S))
+    missing = [code.value for code in ErrorCode if code.value not in entries]
+    assert missing == [], f"add these codes to ERRORS in web/static/js/i18n.js: {missing}"
+    for code, body in entries.items():
+        assert re.search(r"\n    fr:", body) and re.search(r"\n    en:", body), code
