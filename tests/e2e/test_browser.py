@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Request,
+    async_playwright,
+    expect,
+)
 
 from causerie.errors import ErrorCode
 from causerie.gateway.app import STATIC
@@ -33,14 +41,19 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+def chromium_path() -> Path:
     if not CHROMIUM.exists():
         pytest.fail(
             f"the browser tests drive Debian's chromium at {CHROMIUM}: apt install chromium"
         )
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium_path: Path) -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+            executable_path=str(chromium_path), args=CHROMIUM_ARGS
         )
         try:
             yield browser
@@ -48,23 +61,25 @@ async def browser() -> AsyncIterator[Browser]:
             await browser.close()
 
 
-async def new_page(browser: Browser, locale: str = "fr-FR") -> tuple[BrowserContext, Page]:
+@dataclass
+class Tab:
+    context: BrowserContext
+    page: Page
+    # Requests the page made to anywhere but the test server: the client must make none.
+    outside: list[str] = field(default_factory=list)
+
+
+async def new_tab(browser: Browser, locale: str = "fr-FR") -> Tab:
     context = await browser.new_context(locale=locale, viewport={"width": 1280, "height": 800})
     context.set_default_timeout(10_000)
-    page = await context.new_page()
-    # Anything the page tries to fetch from elsewhere fails the test: the client is self-hosted.
-    outside: list[str] = []
-    page.on(
-        "request",
-        lambda request: (
-            outside.append(request.url)
-            if not request.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:"))
-            else None
-        ),
-    )
-    page.on("pageerror", lambda error: pytest.fail(f"page error: {error}"))
-    context.outside = outside  # type: ignore[attr-defined]
-    return context, page
+    tab = Tab(context, await context.new_page())
+
+    def check(request: Request) -> None:
+        if not request.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:")):
+            tab.outside.append(request.url)
+
+    tab.page.on("request", check)
+    return tab
 
 
 async def fill_entry(page: Page, nickname: str, age: int, gender: str, postal_code: str) -> None:
@@ -83,17 +98,13 @@ async def enter(
     await expect(page.get_by_test_id("me")).to_have_text(nickname)
 
 
-def room(page: Page, room_id: str) -> object:
-    return page.locator(f'[data-testid=room-item][data-room="{room_id}"]')
-
-
 @pytest.mark.browser
 @SQLALCHEMY_TUPLES
 async def test_two_chatters_talk_in_a_room_and_in_private(
     server: RunningServer, browser: Browser
 ) -> None:
-    alice_context, alice = await new_page(browser)
-    bob_context, bob = await new_page(browser)
+    alice_tab, bob_tab = await new_tab(browser), await new_tab(browser)
+    alice, bob = alice_tab.page, bob_tab.page
     await enter(alice, server, "Alice", 30, "woman", "75011")
     await enter(bob, server, "Bernard", 41, "man", "69003")
 
@@ -136,16 +147,17 @@ async def test_two_chatters_talk_in_a_room_and_in_private(
     )
     await expect(tab.locator(".badge")).to_have_count(0)
 
-    for context in (alice_context, bob_context):
-        assert context.outside == []  # type: ignore[attr-defined]
-        await context.close()
+    for tab in (alice_tab, bob_tab):
+        assert tab.outside == []
+        await tab.context.close()
 
 
 @pytest.mark.browser
 async def test_a_refused_entry_is_explained_in_plain_words(
     server: RunningServer, browser: Browser
 ) -> None:
-    context, page = await new_page(browser)
+    tab = await new_tab(browser)
+    page = tab.page
     await page.goto(f"{server.http}/")
     error = page.get_by_test_id("entry-error")
 
@@ -172,7 +184,8 @@ async def test_a_refused_entry_is_explained_in_plain_words(
     for code in ErrorCode:
         assert errors.get(code.value, {}).get("fr"), code
         assert errors.get(code.value, {}).get("en"), code
-    await context.close()
+    assert tab.outside == []
+    await tab.context.close()
 
 
 def test_every_error_code_has_a_french_and_an_english_sentence() -> None:

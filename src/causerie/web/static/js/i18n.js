@@ -365,6 +365,50 @@ export const ERRORS = {
       "cannot talk privately. It is not your fault; you can still talk in the rooms open to " +
       "everyone.",
   },
+  conversation_frozen: {
+    fr:
+      "Cette conversation privée est en pause le temps que l'équipe de modération la vérifie, " +
+      "pour protéger les mineurs. Vous ne pouvez pas y écrire pour l'instant.",
+    en:
+      "This private conversation is paused while the moderators check it, to protect minors. " +
+      "You cannot write in it for now.",
+    fr_minor:
+      "Cette conversation est en pause : l'équipe de modération vérifie qu'elle est sans danger " +
+      "pour vous. Ce n'est pas de votre faute. Si quelque chose vous a mis mal à l'aise, " +
+      "parlez-en à un adulte de confiance ou appelez le 3018 (gratuit et anonyme).",
+    en_minor:
+      "This conversation is paused: the moderators are checking that it is safe for you. It is " +
+      "not your fault. If something made you uncomfortable, talk to an adult you trust or call " +
+      "3018 in France (free and anonymous).",
+  },
+  age_verification_required: {
+    fr: "Cette fonction est réservée aux adultes dont l'âge a été vérifié.",
+    en: "This feature is for adults whose age has been verified.",
+    fr_minor:
+      "Cette fonction est réservée aux adultes : pour vous protéger, elle n'est pas disponible " +
+      "avant 18 ans.",
+    en_minor: "This feature is for adults only: to keep you safe, it is not available under 18.",
+  },
+  age_verification_failed: {
+    fr: "La vérification de votre âge n'a pas abouti : cette fonction reste fermée.",
+    en: "Your age could not be verified: this feature stays closed.",
+  },
+  minors_protected: {
+    fr:
+      "Ce message n'a pas été envoyé : des mineurs peuvent le lire, et les liens, photos, " +
+      "coordonnées et invitations à se voir ou à continuer ailleurs ne leur sont pas adressés ici.",
+    en:
+      "This message was not sent: minors can read it, and links, photos, contact details and " +
+      "invitations to meet or to move elsewhere may not be aimed at them here.",
+  },
+  contact_details_refused: {
+    fr:
+      "Ce message n'a pas été envoyé : pour votre sécurité, ne donnez ni numéro, ni adresse, ni " +
+      "compte sur une autre appli, ni lieu de rendez-vous ici, car des adultes peuvent le lire.",
+    en:
+      "This message was not sent: for your safety, do not give your number, address, account " +
+      "on another app or a place to meet here, because adults can read it.",
+  },
   message_empty: {
     fr: "Le message est vide.",
     en: "The message is empty.",
