@@ -19,6 +19,7 @@ from causerie.bus import Bus, create_bus
 from causerie.chat.hub import Hub
 from causerie.chat.rooms import load_catalogue
 from causerie.chat.service import ChatService
+from causerie.legal.runtime import LegalNode
 from causerie.settings import Settings
 from causerie.store.database import create_engine, migrate
 from causerie.store.messages import MessageStore
@@ -49,11 +50,15 @@ class Node:
             hub=self.hub,
             clock=clock,
         )
+        # Lawful retention: traffic records go to their own encrypted database (docs/legal.md).
+        self.legal = LegalNode(settings, messages=self.messages, clock=clock)
+        self.chat.traffic = self.legal.traffic
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         if self.settings.database.auto_migrate:
             await asyncio.to_thread(migrate, self.settings.database.url)
+        await self.legal.start()
         catalogue = load_catalogue(self.settings.chat.rooms_file)
         now = self.clock()
         await self.rooms.sync_catalogue(catalogue, now)
@@ -61,6 +66,7 @@ class Node:
         await self.bus.start(self.hub.on_envelope)
         self._spawn(self._heartbeat_loop, "heartbeat")
         self._spawn(self._purge_loop, "purge")
+        self._spawn(self.legal.run, "legal")
         log.info("node %s started (bus %s)", self.node_id, self.bus.name)
 
     def _spawn(self, loop: Callable[[], Coroutine[Any, Any, None]], name: str) -> None:
@@ -76,6 +82,7 @@ class Node:
         with contextlib.suppress(Exception):
             await self.presence.unregister_node(self.node_id)
         await self.bus.close()
+        await self.legal.stop()
         await self.engine.dispose()
 
     async def _heartbeat_loop(self) -> None:

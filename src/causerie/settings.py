@@ -82,6 +82,39 @@ class ChatSettings(BaseModel):
     people_page_size: int = Field(default=200, ge=1, le=2_000)
 
 
+class LegalSettings(BaseModel):
+    """Lawful retention of traffic data, evidence and judicial requests (docs/legal.md)."""
+
+    # The retention database, apart from the chat tables. Empty: a ``<chat>-retention.db`` file
+    # beside a SQLite chat database; with PostgreSQL, tables of its own in the chat database
+    # (set a separate database with its own credentials in production).
+    database_url: str = ""
+    auto_migrate: bool = True
+    retention_days: float = Field(default=365.0, gt=0)
+    # The operator's data keys (JSON, mode 600); the last key seals new rows. Empty:
+    # ``causerie-retention.keys`` beside the retention SQLite file, else the working directory.
+    keys_file: Path | None = None
+    # Create a first key when there is none, so that one command starts a working site; an
+    # operator who manages keys elsewhere turns this off and the node refuses to start without.
+    create_missing_key: bool = True
+    # Ed25519 private key (PEM) that signs export packages; empty: beside the keys file.
+    signing_key_file: Path | None = None
+    # Who may register judicial requests and see their results (names checked by the service).
+    officers: list[str] = Field(default_factory=list)
+    # Addresses or networks of the reverse proxies whose forwarding headers are believed.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # With X-Forwarded-For, the header in which the nearest proxy gives the client's source port.
+    proxy_port_header: str = "x-real-port"
+    # Seconds between runs of the purge and of the preservation sweep, which must be shorter than
+    # the chat's visible window so that messages under a preservation order are copied in time.
+    purge_interval_seconds: float = Field(default=300.0, gt=0)
+    max_scope_days: float = Field(default=366.0, gt=0)
+    # Traffic records waiting for the group commit; a full queue makes senders wait.
+    traffic_queue_size: int = Field(default=10_000, ge=1)
+    # Messages kept before and after a preserved message, as its context.
+    context_messages: int = Field(default=10, ge=0, le=200)
+
+
 class Settings(BaseSettings):
     """The whole configuration, one section per capability."""
 
@@ -94,6 +127,7 @@ class Settings(BaseSettings):
     bus: BusSettings = BusSettings()
     limits: LimitSettings = LimitSettings()
     chat: ChatSettings = ChatSettings()
+    legal: LegalSettings = LegalSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -68,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
     """Subcommand groups of the other capabilities (policy, legal, ...): one line each."""
-    return []
+    from causerie.cli import legal
+
+    return [legal.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket
 
 from causerie.chat.hooks import Peer
 from causerie.gateway.connection import Connection
+from causerie.legal.proxy import TrustedProxies
 from causerie.node import Node
 from causerie.settings import Settings
 
@@ -38,12 +39,23 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
         finally:
             await the_node.stop()
 
+    proxies = TrustedProxies(settings.legal.trusted_proxies)
+
     async def chat(websocket: WebSocket) -> None:
         client = websocket.client
+        # Forwarding headers count only from the operator's own proxies (causerie.legal.proxy).
+        address = proxies.resolve(
+            client.host if client else "",
+            client.port if client else 0,
+            websocket.headers,
+            settings.legal.proxy_port_header,
+        )
+        scheme = address.scheme if address.scheme in ("https", "wss") else websocket.url.scheme
         peer = Peer(
-            ip=client.host if client else "",
-            port=client.port if client else 0,
+            ip=address.ip,
+            port=address.port,
             user_agent=websocket.headers.get("user-agent", "")[:400],
+            protocol="websocket/tls" if scheme in ("https", "wss") else "websocket",
         )
         connection = Connection(websocket, the_node.chat, settings, peer)
         _connections.inc()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from causerie.store.schema import messages
@@ -90,6 +90,41 @@ class MessageStore:
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(*_COLUMNS).where(messages.c.id == message_id))).first()
             return StoredMessage(**row._mapping) if row else None
+
+    async def around(self, message_id: int, before: int, after: int) -> list[StoredMessage]:
+        """A message with up to ``before``/``after`` neighbours of its room or conversation.
+
+        Used to preserve reported or escalated content with its context, oldest first; empty
+        when the message is gone.
+        """
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(*_COLUMNS).where(messages.c.id == message_id))).first()
+            if row is None:
+                return []
+            subject = StoredMessage(**row._mapping)
+            if subject.room_id is not None:
+                same_thread = messages.c.room_id == subject.room_id
+            else:
+                one, other = subject.sender_session, subject.recipient_session
+                same_thread = or_(
+                    and_(messages.c.sender_session == one, messages.c.recipient_session == other),
+                    and_(messages.c.sender_session == other, messages.c.recipient_session == one),
+                )
+            earlier = await conn.execute(
+                select(*_COLUMNS)
+                .where(same_thread, messages.c.id < message_id)
+                .order_by(messages.c.id.desc())
+                .limit(before)
+            )
+            later = await conn.execute(
+                select(*_COLUMNS)
+                .where(same_thread, messages.c.id > message_id)
+                .order_by(messages.c.id)
+                .limit(after)
+            )
+            preceding = [StoredMessage(**r._mapping) for r in earlier]
+            preceding.reverse()
+            return [*preceding, subject, *(StoredMessage(**r._mapping) for r in later)]
 
     async def purge_expired(self, now: float) -> int:
         async with self.engine.begin() as conn:

@@ -1,0 +1,1 @@
+"""Alembic migrations of the retention database (separate from the chat tables)."""
