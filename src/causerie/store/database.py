@@ -33,7 +33,35 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     kwargs["pool_size"] = 10
     kwargs["max_overflow"] = 20
     kwargs["pool_pre_ping"] = True
-    return create_async_engine(url, **kwargs)
+    parsed = make_url(url)
+    server_settings = _libpq_options(parsed.query.get("options"))
+    if server_settings:
+        kwargs["connect_args"] = {"server_settings": server_settings}
+        parsed = parsed.difference_update_query(["options"])
+    return create_async_engine(parsed, **kwargs)
+
+
+def _libpq_options(options: str | tuple[str, ...] | None) -> dict[str, str]:
+    """``options=-csearch_path=chat`` in a PostgreSQL URL, as libpq understands it.
+
+    asyncpg has no ``options`` parameter and would refuse the URL; it takes the same
+    ``-c name=value`` settings as ``server_settings``.
+    """
+    if options is None:
+        return {}
+    text = " ".join(options) if isinstance(options, tuple) else options
+    settings: dict[str, str] = {}
+    words = text.split()
+    for index, word in enumerate(words):
+        if word == "-c" and index + 1 < len(words):
+            word = "-c" + words[index + 1]
+        if word.startswith("-c") and "=" in word:
+            name, _, value = word[2:].partition("=")
+            settings[name] = value
+        elif word.startswith("--") and "=" in word:
+            name, _, value = word[2:].partition("=")
+            settings[name.replace("-", "_")] = value
+    return settings
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

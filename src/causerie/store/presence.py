@@ -264,4 +264,4 @@ class PresenceStore:
     async def counts(self) -> dict[str, int]:
         query = select(room_members.c.room_id, func.count()).group_by(room_members.c.room_id)
         async with self.engine.connect() as conn:
-            return {room: count for room, count in (await conn.execute(query)).tuples()}
+            return {room: count for room, count in await conn.execute(query)}

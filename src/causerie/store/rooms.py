@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -50,25 +50,33 @@ class RoomStore:
         self.engine = engine
 
     async def sync_catalogue(self, catalogue: list[RoomRow], now: float) -> None:
-        """Create or update the operator's rooms; chatters' rooms are left alone."""
+        """Make the operator's rooms those of ``catalogue``; chatters' rooms are left alone.
+
+        A themed room the operator removed from the file is removed here too (its members with
+        it); an edited name, audience or topic takes effect at the next start.
+        """
+        wanted = {room.id for room in catalogue}
         async with self.engine.begin() as conn:
             existing = {r.id: r for r in map(_row, await conn.execute(select(*_COLUMNS)))}
+            removed = [r.id for r in existing.values() if r.kind != "user" and r.id not in wanted]
+            if removed:
+                await conn.execute(delete(rooms).where(rooms.c.id.in_(removed)))
             for room in catalogue:
+                # The topic too: nobody hosts a catalogue room, so the file is its only source.
                 values = {
                     "name": room.name,
                     "name_key": room.name_key,
                     "kind": room.kind,
                     "audience": room.audience,
                     "region_code": room.region_code,
+                    "topic": room.topic,
                     "position": room.position,
                 }
                 if room.id in existing:
                     await conn.execute(update(rooms).where(rooms.c.id == room.id).values(**values))
                 else:
                     await conn.execute(
-                        insert(rooms).values(
-                            id=room.id, topic=room.topic, created_at=now, host_key=None, **values
-                        )
+                        insert(rooms).values(id=room.id, created_at=now, host_key=None, **values)
                     )
 
     async def all(self) -> list[RoomRow]:
