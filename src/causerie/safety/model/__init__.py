@@ -1,0 +1,40 @@
+"""The machine-learned stage of the safety pipeline: a score per category for each text.
+
+The default model ships inside the package (``weights.npz``) and runs offline on the CPU; it is
+trained by ``scripts/train_safety_model.py`` and measured by ``scripts/evaluate_safety_model.py``
+(see docs/safety-model.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from importlib import resources
+from typing import Protocol, runtime_checkable
+
+from causerie.safety.categories import Category
+from causerie.safety.model.linear import LinearNgramModel, WeightsError
+
+__all__ = ["WEIGHTS_FILE", "LinearNgramModel", "TextModel", "WeightsError", "load_default_model"]
+
+WEIGHTS_FILE = "weights.npz"
+
+
+@runtime_checkable
+class TextModel(Protocol):
+    """What the policy engine needs from a model: synchronous, CPU, one dict per text."""
+
+    name: str
+    version: str
+
+    def score_batch(self, texts: Sequence[str]) -> list[dict[Category, float]]:
+        """A probability in [0, 1] for every ``Category``, for each text, in order."""
+        ...
+
+
+@cache
+def load_default_model() -> LinearNgramModel:
+    """The model shipped in this package; loaded once per process, never downloaded."""
+    weights = resources.files(__name__).joinpath(WEIGHTS_FILE)
+    with weights.open("rb") as stream:
+        return LinearNgramModel.load(stream.read())
