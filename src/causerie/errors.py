@@ -39,6 +39,15 @@ class ErrorCode(StrEnum):
     RECIPIENT_NOT_FOUND = "recipient_not_found"
     CANNOT_MESSAGE_SELF = "cannot_message_self"
     CONVERSATION_FORBIDDEN = "conversation_forbidden"
+    # Paused by the protection of minors while moderators look at it.
+    CONVERSATION_FROZEN = "conversation_frozen"
+    # Protection of minors.
+    AGE_VERIFICATION_REQUIRED = "age_verification_required"
+    AGE_VERIFICATION_FAILED = "age_verification_failed"
+    # An adult's link, photo, contact detail or invitation where minors can read it.
+    MINORS_PROTECTED = "minors_protected"
+    # A minor's own contact details or meeting plans where adults can read them.
+    CONTACT_DETAILS_REFUSED = "contact_details_refused"
     # Messages.
     MESSAGE_EMPTY = "message_empty"
     MESSAGE_TOO_LONG = "message_too_long"

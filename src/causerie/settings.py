@@ -115,6 +115,41 @@ class LegalSettings(BaseModel):
     context_messages: int = Field(default=10, ge=0, le=200)
 
 
+class MinorsSettings(BaseModel):
+    """Protection of minors (docs/safety.md, "Protection of minors").
+
+    Every bound below is the default: an operator can make a rule stricter, and a looser value
+    is refused at start-up, because a minor's safety must not hang on a configuration file.
+    """
+
+    # A declared adult enters adults-only rooms (and opens rooms) only after an age verification
+    # token proved "over 18"; otherwise they use all-ages rooms.
+    adults_only_requires_verification: bool = True
+    # Ed25519 public keys (base64 of the 32 raw bytes) of the verifiers whose tokens are trusted.
+    age_verifier_keys: list[str] = Field(default_factory=list)
+    # "module:callable" returning another AgeVerifier from these settings; empty: built-in one.
+    age_verifier: str = ""
+    # Longest lifetime accepted for a verification token; shorter is stricter.
+    age_token_max_seconds: float = Field(default=600.0, gt=0, le=600.0)
+    # Grooming risk score at which a conversation is frozen and escalated; lower is stricter.
+    risk_threshold: float = Field(default=10.0, gt=0, le=10.0)
+    # Half-life of a conversation's risk score; a longer memory is stricter.
+    risk_half_life_seconds: float = Field(default=6 * 3600.0, ge=6 * 3600.0, le=30 * 86400.0)
+    # Weight of an adult's signals where minors can read them, relative to a minor's.
+    adult_signal_factor: float = Field(default=2.0, ge=2.0, le=10.0)
+    # How long the youngest age declared from a device or an address is remembered (hashed),
+    # so that coming back under another age keeps the stricter band; longer is stricter.
+    device_memory_seconds: float = Field(default=86_400.0, ge=86_400.0, le=30 * 86_400.0)
+    address_memory_seconds: float = Field(default=1_800.0, ge=1_800.0, le=7 * 86_400.0)
+    # Key of the keyed hash of device tokens and addresses; empty: a random key per process
+    # (set one, the same on every node, in a cluster).
+    memory_key: str = Field(default="", repr=False)
+    # Blocked attempts that no escalation took up are deleted after this many days.
+    incident_retention_days: float = Field(default=30.0, ge=1.0, le=365.0)
+    # Recent messages of a conversation copied with its escalation.
+    escalation_history: int = Field(default=50, ge=50, le=500)
+
+
 class Settings(BaseSettings):
     """The whole configuration, one section per capability."""
 
@@ -128,6 +163,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     chat: ChatSettings = ChatSettings()
     legal: LegalSettings = LegalSettings()
+    minors: MinorsSettings = MinorsSettings()
 
     @classmethod
     def settings_customise_sources(

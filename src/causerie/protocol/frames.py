@@ -32,6 +32,11 @@ class Enter(_ClientFrame, tag="enter"):
     age: int
     gender: str
     postal_code: str
+    # A random token the browser keeps (localStorage): coming back from the same device under
+    # another age keeps the younger one. Only a keyed, short-lived hash of it is stored.
+    device: str | None = None
+    # An age verification token proving "over 18" (see ``verify_age``).
+    age_token: str | None = None
 
 
 class ListRooms(_ClientFrame, tag="rooms"):
@@ -96,6 +101,13 @@ class Ping(_ClientFrame, tag="ping"):
     ref: str | None = None
 
 
+class VerifyAge(_ClientFrame, tag="verify_age"):
+    """Hand over a third-party token that proves only "over 18" (answered by ``age_verified``)."""
+
+    token: str
+    ref: str | None = None
+
+
 ClientFrame = (
     Enter
     | ListRooms
@@ -111,6 +123,7 @@ ClientFrame = (
     | CreateRoom
     | SetTopic
     | Ping
+    | VerifyAge
 )
 
 
@@ -164,6 +177,8 @@ class Welcome(_ServerFrame, tag="welcome"):
     age_band: AgeBand
     visible_hours: float
     max_message_chars: int
+    # Why ``age_band`` is not the band of the declared age, in words for the chatter.
+    age_notice: str | None = None
 
 
 class Ack(_ServerFrame, tag="ack"):
@@ -224,6 +239,23 @@ class Pong(_ServerFrame, tag="pong"):
     ref: str | None = None
 
 
+class AgeVerified(_ServerFrame, tag="age_verified"):
+    """The age verification token was accepted: adults-only rooms are open to this session."""
+
+    ref: str | None = None
+
+
+class BandChanged(_ServerFrame, tag="band_changed"):
+    """The chatter is now treated as ``age_band`` (they wrote an age under 18)."""
+
+    age_band: AgeBand
+    age: int
+    # In words for the chatter: what changed and why.
+    message: str
+    # Adults-only rooms the chatter was taken out of.
+    left_rooms: list[str]
+
+
 class Error(_ServerFrame, tag="error"):
     code: str
     message: str
@@ -252,5 +284,7 @@ ServerFrame = (
     | PeopleList
     | Ignored
     | Pong
+    | AgeVerified
+    | BandChanged
     | Error
 )
