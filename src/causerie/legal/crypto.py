@@ -44,14 +44,15 @@ def _derive(material: bytes, purpose: bytes) -> bytes:
 class DataKey:
     """One data key: the operator's 32 random bytes, from which the seal and index keys derive."""
 
-    __slots__ = ("_cipher", "_index_key", "created_at", "id", "material")
+    __slots__ = ("_cipher", "_index", "created_at", "id", "material")
 
     def __init__(self, id: str, created_at: float, material: bytes) -> None:
         self.id = id
         self.created_at = created_at
         self.material = material
         self._cipher = AESGCM(_derive(material, b"causerie seal"))
-        self._index_key = _derive(material, b"causerie index")
+        # Keyed once; each index copies it, which skips HMAC's key schedule per value.
+        self._index = hmac.new(_derive(material, b"causerie index"), digestmod=hashlib.sha256)
 
     def seal(self, plaintext: bytes, associated: bytes) -> bytes:
         nonce = os.urandom(_NONCE_BYTES)
@@ -68,8 +69,9 @@ class DataKey:
             ) from None
 
     def index(self, value: str) -> str:
-        digest = hmac.new(self._index_key, value.encode(), hashlib.sha256).digest()
-        return digest[:_INDEX_BYTES].hex()
+        mac = self._index.copy()
+        mac.update(value.encode())
+        return mac.digest()[:_INDEX_BYTES].hex()
 
 
 class Keyring:
