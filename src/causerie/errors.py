@@ -53,6 +53,11 @@ class ErrorCode(StrEnum):
     MESSAGE_TOO_LONG = "message_too_long"
     CONTENT_BLOCKED = "content_blocked"
     MUTED = "muted"
+    # Safety decisions beyond a plain block (the message says which category).
+    WARNED = "warned"
+    HELD_FOR_REVIEW = "held_for_review"
+    KICKED = "kicked"
+    BANNED = "banned"
     # Flood control.
     RATE_LIMITED_MESSAGES = "rate_limited_messages"
     RATE_LIMITED_JOINS = "rate_limited_joins"

@@ -20,11 +20,13 @@ from causerie.chat.hub import Hub
 from causerie.chat.rooms import load_catalogue
 from causerie.chat.service import ChatService
 from causerie.legal.runtime import LegalNode
+from causerie.safety.pipeline import SafetyPipeline
 from causerie.settings import Settings
 from causerie.store.database import create_engine, migrate
 from causerie.store.messages import MessageStore
 from causerie.store.presence import PresenceStore
 from causerie.store.rooms import RoomStore
+from causerie.store.safety import SafetyStore
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,12 @@ class Node:
         # Lawful retention: traffic records go to their own encrypted database (docs/legal.md).
         self.legal = LegalNode(settings, messages=self.messages, clock=clock)
         self.chat.traffic = self.legal.traffic
+        self.safety: SafetyPipeline | None = None
+        if settings.safety.enabled:
+            self.safety = SafetyPipeline.from_settings(
+                settings.safety, store=SafetyStore(self.engine), clock=clock
+            )
+            self.chat.screen = self.safety
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -66,6 +74,9 @@ class Node:
         await self.bus.start(self.hub.on_envelope)
         self._spawn(self._heartbeat_loop, "heartbeat")
         self._spawn(self._purge_loop, "purge")
+        if self.safety is not None:
+            await self.safety.start()
+            self._spawn(self.safety.run, "safety")
         self._spawn(self.legal.run, "legal")
         log.info("node %s started (bus %s)", self.node_id, self.bus.name)
 

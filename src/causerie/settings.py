@@ -150,6 +150,31 @@ class MinorsSettings(BaseModel):
     escalation_history: int = Field(default=50, ge=50, le=500)
 
 
+class SafetySettings(BaseModel):
+    """The policy engine that screens every message, nickname, room name and topic."""
+
+    # Off only for benchmarks and tests of the chat core: nothing is screened.
+    enabled: bool = True
+    # The operator's policy (thresholds, actions, strike ladder); empty: the one shipped.
+    policy_file: Path | None = None
+    # Directories of the operator's own rule packs (*.toml), added to the shipped ones.
+    pack_dirs: list[Path] = Field(default_factory=list)
+    # Seconds between checks for edited packs or policy (reloaded without a restart) and
+    # refreshes of the mutes and bans decided on other nodes.
+    reload_interval_seconds: float = Field(default=5.0, gt=0)
+    # The machine-learned stage, when its package is installed.
+    model: bool = True
+    # Past this, a message is decided on the rules alone (and the decision says so).
+    model_timeout_ms: float = Field(default=50.0, gt=0)
+    model_max_batch: int = Field(default=32, ge=1)
+    # 0: batch only what is already queued (lowest latency for the shipped linear model).
+    model_max_wait_ms: float = Field(default=0.0, ge=0)
+    # Decisions to allow are written in batches at this interval; refusals at once.
+    record_flush_seconds: float = Field(default=0.5, gt=0)
+    # Longer texts are refused before any screening, so that time stays bounded.
+    max_chars: int = Field(default=20_000, ge=100)
+
+
 class Settings(BaseSettings):
     """The whole configuration, one section per capability."""
 
@@ -164,6 +189,7 @@ class Settings(BaseSettings):
     chat: ChatSettings = ChatSettings()
     legal: LegalSettings = LegalSettings()
     minors: MinorsSettings = MinorsSettings()
+    safety: SafetySettings = SafetySettings()
 
     @classmethod
     def settings_customise_sources(

@@ -7,6 +7,7 @@ chat core runs and is tested on its own.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -50,6 +51,12 @@ class Verdict:
     # Close the author's connection after answering (kick, ban).
     disconnect: bool = False
     labels: tuple[str, ...] = field(default_factory=tuple)
+    # Deliver masked: recipients see it only if they choose to (adults only).
+    blurred: bool = False
+    # The recorded decision, and what to call once the content is stored with its id
+    # ("m<message id>"), so that the decision record points at the content it was about.
+    decision_id: str | None = None
+    stored: Callable[[str], Awaitable[None]] | None = None
 
 
 ALLOW = Verdict()

@@ -475,8 +475,15 @@ class ChatService:
         await self.traffic.content_created(
             session.id, session.nickname, f"m{message_id}", peer, now
         )
+        if verdict.stored is not None:
+            await verdict.stored(f"m{message_id}")
         frame = f.RoomMessage(
-            id=message_id, room=room_id, sender=session.nickname, text=deliver_text, at=now
+            id=message_id,
+            room=room_id,
+            sender=session.nickname,
+            text=deliver_text,
+            at=now,
+            blurred=verdict.blurred,
         )
         await self._publish(frame, room=room_id, sender_key=session.key)
         return f.Ack(ref=ref, id=message_id, at=now)
@@ -534,12 +541,15 @@ class ChatService:
         await self.traffic.content_created(
             session.id, session.nickname, f"m{message_id}", peer, now
         )
+        if verdict.stored is not None:
+            await verdict.stored(f"m{message_id}")
         frame = f.PrivateMessage(
             id=message_id,
             sender=session.nickname,
             recipient=recipient.nickname,
             text=deliver_text,
             at=now,
+            blurred=verdict.blurred,
         )
         await self._publish(frame, session=recipient.id, sender_key=session.key)
         return f.Ack(ref=ref, id=message_id, at=now)

@@ -68,9 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
     """Subcommand groups of the other capabilities (policy, legal, ...): one line each."""
-    from causerie.cli import legal
+    from causerie.cli import legal, policy
 
-    return [legal.register]
+    return [legal.register, policy.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

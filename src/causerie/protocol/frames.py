@@ -161,6 +161,8 @@ class RoomMessage(_ServerFrame, tag="message"):
     sender: str
     text: str
     at: float
+    # Shown masked until the reader chooses to reveal it (adults only; see docs/safety.md).
+    blurred: bool = False
 
 
 class PrivateMessage(_ServerFrame, tag="private_message"):
@@ -169,6 +171,7 @@ class PrivateMessage(_ServerFrame, tag="private_message"):
     recipient: str
     text: str
     at: float
+    blurred: bool = False
 
 
 class Welcome(_ServerFrame, tag="welcome"):

@@ -1,0 +1,166 @@
+"""``causerie policy``: check a text against the policy, validate packs, lift sanctions.
+
+``causerie policy check "some text"`` shows what the pipeline sees and decides, so that an
+operator can tune their packs and policy without running a server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+
+from causerie.settings import Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    policy = sub.add_parser("policy", help="the safety policy: check texts, validate packs")
+    commands = policy.add_subparsers(dest="policy_command", required=True)
+
+    check = commands.add_parser("check", help="show how a text is normalised, scored and decided")
+    check.add_argument("text")
+    check.add_argument("--audience", choices=["all", "adults", "teens"], default="all")
+    check.add_argument("--band", choices=["18+", "15-17", "13-14"], default="18+")
+    check.add_argument(
+        "--kind",
+        choices=["message", "private", "nickname", "room_name", "topic"],
+        default="message",
+    )
+    check.add_argument("--no-model", action="store_true", help="rules only")
+    check.add_argument("--json", action="store_true", help="print the decision as JSON")
+    check.set_defaults(run=_check)
+
+    validate = commands.add_parser("validate", help="load the policy and every pack, or fail")
+    validate.set_defaults(run=_validate)
+
+    lift = commands.add_parser("lift", help="lift a nickname's mute or ban on every node")
+    lift.add_argument("nickname")
+    lift.add_argument("--kind", choices=["ban", "mute"], default="ban")
+    lift.set_defaults(run=_lift)
+
+    queue = commands.add_parser("queue", help="list open escalations, most urgent first")
+    queue.add_argument("--limit", type=int, default=20)
+    queue.set_defaults(run=_queue)
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    from causerie.safety.pipeline import Context, SafetyPipeline
+
+    try:
+        pipeline = SafetyPipeline.from_settings(
+            settings.safety, with_model=not args.no_model, batched=False
+        )
+    except ValueError as exc:
+        print(f"causerie: {exc}", file=sys.stderr)
+        return 2
+    # The same context the server derives: a private message reaches "teens" when a minor is in it.
+    audience = args.audience
+    if args.band != "18+" and args.kind == "private":
+        audience = "teens"
+    context = Context(kind=args.kind, audience=audience, author_key="cli", author_band=args.band)
+    decision = asyncio.run(pipeline.evaluate(args.text, context))
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "normalised": decision.normalised,
+                    "rules": [
+                        {
+                            "rule": h.rule,
+                            "category": h.category.value,
+                            "score": h.score,
+                            "matched": h.matched,
+                        }
+                        for h in decision.hits
+                    ],
+                    "scores": {c.value: s for c, s in decision.scores.items()},
+                    "stages": {s.name: round(s.elapsed_ms, 3) for s in decision.stages},
+                    "action": decision.action.label,
+                    "category": decision.category.value if decision.category else None,
+                    "escalate": decision.escalate,
+                    "policy_version": decision.policy_version,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return 0
+    print(f"policy      {decision.policy_version}")
+    print(f"context     {args.kind}, audience {audience}, author {args.band}")
+    print(f"normalised  {decision.normalised!r}")
+    if decision.hits:
+        print("rules")
+        for hit in decision.hits:
+            print(f"  {hit.rule:<40} {hit.category.value:<14} {hit.score:.2f}  {hit.matched!r}")
+    else:
+        print("rules       none fired")
+    if decision.scores:
+        print("scores")
+        for scored, score in sorted(decision.scores.items(), key=lambda kv: -kv[1]):
+            print(f"  {scored.value:<14} {score:.3f}")
+    else:
+        print("scores      none")
+    for stage in decision.stages:
+        reasons = ", ".join(stage.reasons)
+        print(f"stage       {stage.name:<12} {stage.elapsed_ms:8.3f} ms  {reasons}")
+    escalate = " + escalate" if decision.escalate else ""
+    category = f" ({decision.category.value})" if decision.category else ""
+    print(f"decision    {decision.action.label}{category}{escalate}")
+    return 0
+
+
+def _validate(args: argparse.Namespace, settings: Settings) -> int:
+    from causerie.safety.pipeline import SafetyPipeline
+
+    try:
+        pipeline = SafetyPipeline.from_settings(settings.safety, with_model=False)
+    except ValueError as exc:
+        print(f"causerie: {exc}", file=sys.stderr)
+        return 2
+    print(f"policy {pipeline.policy.version} ({pipeline.policy.source})")
+    for pack in pipeline.rules.packs:
+        print(f"pack {pack.name:<10} {len(pack.rules):>3} rules  {pack.source}")
+    print(f"version {pipeline.policy_version}: valid")
+    return 0
+
+
+def _lift(args: argparse.Namespace, settings: Settings) -> int:
+    from causerie.protocol.identity import nickname_key
+    from causerie.store.database import create_engine
+    from causerie.store.safety import SafetyStore
+
+    async def run() -> int:
+        engine = create_engine(settings.database.url)
+        try:
+            return await SafetyStore(engine).lift_sanctions(
+                nickname_key(args.nickname), args.kind, time.time()
+            )
+        finally:
+            await engine.dispose()
+
+    lifted = asyncio.run(run())
+    print(f"{lifted} {args.kind}(s) lifted for {args.nickname!r}; nodes apply it within seconds")
+    return 0
+
+
+def _queue(args: argparse.Namespace, settings: Settings) -> int:
+    from causerie.store.database import create_engine
+    from causerie.store.safety import Escalation, SafetyStore
+
+    async def run() -> list[Escalation]:
+        engine = create_engine(settings.database.url)
+        try:
+            return await SafetyStore(engine).open_escalations(args.limit)
+        finally:
+            await engine.dispose()
+
+    for item in asyncio.run(run()):
+        at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(item.created_at))
+        where = item.room_id or (f"@{item.recipient_key}" if item.recipient_key else "-")
+        print(
+            f"#{item.id} p{item.priority} {at} {item.reason:<8} {item.category or '-':<14} "
+            f"{item.author_nickname} in {where}: {item.text[:80]!r}"
+        )
+    return 0

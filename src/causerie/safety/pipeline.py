@@ -1,0 +1,699 @@
+"""The policy engine: an ordered chain of timed checks between receipt and fan-out.
+
+:class:`SafetyPipeline` is the chat service's :class:`~causerie.chat.hooks.Screen`. For every
+subject (room message, private message, nickname, room name, topic) it runs
+
+1. ``sanctions``: a muted or banned author is refused before anything else;
+2. ``normalise``: the forms of the text the rules read (:mod:`causerie.safety.normalise`);
+3. ``rules``: the rule packs, a score per category from the rules that fired;
+4. ``model``: the machine-learned stage, when installed (a probability per category);
+5. ``conversation``: the author's recent scores in the same conversation, and repeated text;
+6. ``decide``: the policy's action for those scores in this context, then the strike ladder,
+
+each timed and each returning a :class:`StageResult` with its reasons. Every decision is
+recorded (:mod:`causerie.store.safety`) with its scores, rules, action, policy version and time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import math
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+from causerie.chat.hooks import Subject, Verdict
+from causerie.safety import wording
+from causerie.safety.categories import Category
+from causerie.safety.memory import ConversationMemory, Sanction, SanctionBook, StrikeBook
+from causerie.safety.normalise import Normalised, normalise
+from causerie.safety.packs import Hit, PackError, RuleBook, fingerprint, load_rulebook
+from causerie.safety.policy import NAME_KINDS, Action, Policy, PolicyError, load_policy
+from causerie.settings import SafetySettings
+from causerie.store.safety import DecisionRecord, Escalation, SafetyStore, SanctionRow
+
+log = logging.getLogger(__name__)
+
+# Moderation queue order: lower first. Child safety always comes first.
+PRIORITY: dict[Category, int] = {
+    Category.CHILD_SAFETY: 0,
+    Category.VIOLENCE: 1,
+    Category.WEAPONS: 2,
+    Category.DRUGS: 2,
+    Category.SOLICITATION: 2,
+    Category.HARASSMENT: 3,
+    Category.PERSONAL_DATA: 3,
+    Category.SEXUAL: 3,
+    Category.OFF_PLATFORM: 3,
+    Category.SPAM: 4,
+}
+# Kinds of subject that earn strikes: a refused nickname belongs to nobody yet.
+STRIKING_KINDS = frozenset({"message", "private", "room_name", "topic"})
+# Unflushed "allow" decisions kept at most; past this they are written at once.
+MAX_BUFFERED = 512
+
+
+class TextModel(Protocol):
+    """A model that scores texts: the interface of :mod:`causerie.safety.model`."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    def score_batch(self, texts: Sequence[str]) -> list[dict[Category, float]]: ...
+
+
+class Scorer(Protocol):
+    """The model stage as the pipeline calls it: one text, awaited (micro-batched or not)."""
+
+    async def score(self, text: str) -> dict[Category, float]: ...
+
+
+class InlineScorer:
+    """Scores one text at a time in the event loop: for models fast enough not to need batching."""
+
+    def __init__(self, model: TextModel) -> None:
+        self.model = model
+
+    async def score(self, text: str) -> dict[Category, float]:
+        return self.model.score_batch([text])[0]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelStage:
+    scorer: Scorer
+    name: str
+    # A micro-batcher's task is started with the node and stopped with it.
+    start: Callable[[], Awaitable[None]] | None = None
+    close: Callable[[], Awaitable[None]] | None = None
+
+
+def load_model_stage(settings: SafetySettings, *, batched: bool = True) -> ModelStage | None:
+    """The shipped model (micro-batched for a server), or None when off or not installed."""
+    if not settings.model:
+        return None
+    try:
+        from causerie.safety import model as model_package
+    except ImportError:
+        log.info("no safety model installed: deciding on rules alone")
+        return None
+    try:
+        model = model_package.load_default_model()
+    except Exception as exc:
+        log.error("the safety model failed to load, deciding on rules alone: %s", exc)
+        return None
+    name = f"{model.name}@{model.version}"
+    if not batched:
+        return ModelStage(scorer=InlineScorer(model), name=name)
+    try:
+        from causerie.safety.model.batcher import MicroBatcher
+    except ImportError:
+        return ModelStage(scorer=InlineScorer(model), name=name)
+    # cast: the model package's Protocol declares name and version settable, its model has them
+    # read-only; both are read-only in use.
+    batcher = MicroBatcher(
+        cast(Any, model), max_batch=settings.model_max_batch, max_wait_ms=settings.model_max_wait_ms
+    )
+    return ModelStage(scorer=batcher, name=name, start=batcher.start, close=batcher.close)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the decision needs to know about a subject besides its text."""
+
+    kind: str
+    audience: str
+    author_key: str
+    author_band: str = "18+"
+    conversation: str | None = None
+
+
+def context_of(subject: Subject) -> Context:
+    """The audience a subject reaches: where sexual talk may be allowed and where never."""
+    author = subject.author
+    author_minor = author.band != "18+"
+    conversation: str | None = None
+    if subject.kind == "message":
+        audience = subject.room.audience if subject.room is not None else "all"
+        conversation = f"r:{subject.room.id}" if subject.room is not None else None
+    elif subject.kind == "private":
+        recipient_minor = subject.recipient is not None and subject.recipient.age < 18
+        audience = "teens" if author_minor or recipient_minor else "adults"
+        if subject.recipient is not None:
+            conversation = f"p:{subject.recipient.nickname_key}"
+    elif subject.kind == "topic" and subject.room is not None:
+        audience = subject.room.audience
+    elif subject.kind in ("room_name", "topic"):
+        # The chat service opens a minor's room to teens and an adult's to adults only.
+        audience = "teens" if author_minor else "adults"
+    else:
+        audience = "teens" if author_minor else "all"
+    if audience not in ("all", "teens", "adults"):
+        audience = "all"
+    return Context(
+        kind=subject.kind,
+        audience=audience,
+        author_key=author.key,
+        author_band=author.band,
+        conversation=conversation,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StageResult:
+    """One check's outcome: its scores (when it has any), its reasons and its time."""
+
+    name: str
+    elapsed_ms: float
+    scores: dict[Category, float] = field(default_factory=dict)
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    id: str
+    at: float
+    context: Context
+    normalised: str
+    hits: tuple[Hit, ...]
+    scores: dict[Category, float]
+    action: Action
+    category: Category | None
+    escalate: bool
+    stages: tuple[StageResult, ...]
+    elapsed_ms: float
+    policy_version: str
+    # Set by the ladder: minutes of a mute or ban (math.inf for ever), whether the author is
+    # warned that the next step is a mute, and the strike points this decision adds.
+    sanction_minutes: float = 0.0
+    warned: bool = False
+    strike_points: float = 0.0
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def rules(self) -> list[str]:
+        return [hit.rule for hit in self.hits]
+
+    @property
+    def delivers(self) -> bool:
+        return self.action in (Action.ALLOW, Action.BLUR)
+
+
+def _noisy_or(hits: Sequence[Hit]) -> dict[Category, float]:
+    """Distinct signals of a category add up: two medium signals weigh more than one. The same
+    words listed in two packs (French and English share many) count once."""
+    strongest: dict[tuple[Category, str], float] = {}
+    for hit in hits:
+        key = (hit.category, hit.matched.strip())
+        strongest[key] = max(strongest.get(key, 0.0), hit.score)
+    keep: dict[Category, float] = {}
+    for (category, _), score in strongest.items():
+        keep[category] = keep.get(category, 1.0) * (1.0 - score)
+    return {category: round(1.0 - k, 4) for category, k in keep.items()}
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000
+
+
+def new_decision_id(now: float) -> str:
+    # Time first, so that ids sort by creation; random after, so that nodes never collide.
+    return f"{int(now * 1000):012x}{secrets.token_hex(6)}"
+
+
+class SafetyPipeline:
+    """The :class:`~causerie.chat.hooks.Screen` of a node (see the module docstring)."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        rules: RuleBook,
+        *,
+        settings: SafetySettings | None = None,
+        store: SafetyStore | None = None,
+        model: ModelStage | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings or SafetySettings()
+        self.policy = policy
+        self.rules = rules
+        self.store = store
+        self.model = model
+        self.clock = clock
+        self.strikes = StrikeBook(policy.strikes.half_life_hours * 3600)
+        self.sanctions = SanctionBook()
+        self.memory = ConversationMemory(policy.conversation)
+        self._buffer: dict[str, DecisionRecord] = {}
+        self._links: list[tuple[str, str]] = []
+        self._fingerprint = self._current_fingerprint()
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: SafetySettings,
+        *,
+        store: SafetyStore | None = None,
+        clock: Callable[[], float] = time.time,
+        with_model: bool = True,
+        batched: bool = True,
+    ) -> SafetyPipeline:
+        """Load the policy, the packs and the model; raises on an invalid policy or pack.
+
+        A batched model stage needs :meth:`start` (the node calls it); ``batched=False`` scores
+        inline, for one-off use such as ``causerie policy check``.
+        """
+        policy = load_policy(settings.policy_file)
+        rules = load_rulebook(settings.pack_dirs)
+        model = load_model_stage(settings, batched=batched) if with_model else None
+        return cls(policy, rules, settings=settings, store=store, model=model, clock=clock)
+
+    @property
+    def policy_version(self) -> str:
+        version = f"{self.policy.version}/{self.rules.version}"
+        return f"{version}/{self.model.name}" if self.model is not None else version
+
+    # -- the screen ----------------------------------------------------------------------------
+
+    async def screen(self, subject: Subject) -> Verdict:
+        started = time.perf_counter()
+        now = self.clock()
+        context = context_of(subject)
+        if subject.kind == "nickname":
+            await self._load_author(context.author_key, now)
+        refused = self._sanctioned(subject, context, now, started)
+        if refused is not None:
+            return refused
+        if len(subject.text) > self.settings.max_chars:
+            decision = self._fixed_decision(
+                context, now, started, Action.BLOCK, "too_long", normalised=""
+            )
+            await self._record(decision, subject)
+            code, message = wording.too_long(self.settings.max_chars)
+            return Verdict(deliver=False, code=code, message=message, decision_id=decision.id)
+        decision = await self.evaluate(subject.text, context, now=now, started=started)
+        await self._apply(decision, subject)
+        return self._verdict(decision)
+
+    async def evaluate(
+        self, text: str, context: Context, *, now: float | None = None, started: float = 0.0
+    ) -> Decision:
+        """Run the checks on ``text`` and decide.
+
+        Only the note of recently repeated text is kept; strikes, sanctions, conversation memory
+        and records change in :meth:`screen`, once the decision is acted on.
+        """
+        started = started or time.perf_counter()
+        now = self.clock() if now is None else now
+        stages: list[StageResult] = []
+
+        mark = time.perf_counter()
+        normalised: Normalised = normalise(text)
+        stages.append(StageResult("normalise", _ms(mark)))
+
+        mark = time.perf_counter()
+        hits = self.rules.match(normalised, context.audience, context.kind)
+        scores = _noisy_or(hits)
+        stages.append(StageResult("rules", _ms(mark), dict(scores), tuple(h.rule for h in hits)))
+
+        if self.model is not None:
+            scores = await self._model_stage(text, scores, stages)
+
+        mark = time.perf_counter()
+        reasons: list[str] = []
+        if context.conversation is not None:
+            risk = self.memory.risk(context.author_key, context.conversation, scores, now)
+            for category, score in risk.items():
+                if score > scores.get(category, 0.0) + 1e-9:
+                    scores[category] = round(score, 4)
+                    reasons.append(f"conversation.{category.value}")
+        # Short replies ("ok", "mdr") are repeated innocently; spam is longer.
+        if context.kind in ("message", "private") and len(normalised.keys[0].text) >= 12:
+            repeats = self._peek_repeats(context.author_key, normalised, now)
+            if repeats >= self.policy.conversation.repeat_count:
+                scores[Category.SPAM] = max(scores.get(Category.SPAM, 0.0), 0.85)
+                reasons.append(f"spam.repeated_{repeats}")
+        stages.append(StageResult("conversation", _ms(mark), {}, tuple(reasons)))
+
+        mark = time.perf_counter()
+        outcome = self.policy.decide(scores, context.audience, context.kind)
+        action = outcome.action
+        minutes = 0.0
+        if action == Action.MUTE:
+            minutes = outcome.mute_minutes
+        elif action == Action.BAN:
+            minutes = outcome.ban_hours * 60
+        warned = False
+        points = 0.0
+        ladder_reason: tuple[str, ...] = ()
+        if context.kind in STRIKING_KINDS and action != Action.ALLOW:
+            points = self.policy.strikes.points.get(action, 0.0)
+            total = self.strikes.total(context.author_key, now) + points
+            rung = self.policy.strikes.rung_for(total) if points else None
+            if rung is not None:
+                ladder_reason = (f"strikes.{total:.1f}>={rung.at:g}:{rung.action.label}",)
+                if rung.action == Action.WARN:
+                    warned = True
+                elif rung.action > action and context.kind not in NAME_KINDS:
+                    action = rung.action
+                    if rung.action == Action.MUTE:
+                        minutes = rung.minutes or outcome.mute_minutes
+                    elif rung.action == Action.BAN:
+                        minutes = rung.minutes or outcome.ban_hours * 60
+        stages.append(
+            StageResult("decide", _ms(mark), {}, (f"action.{action.label}", *ladder_reason))
+        )
+        return Decision(
+            id=new_decision_id(now),
+            at=now,
+            context=context,
+            normalised=normalised.words,
+            hits=tuple(hits),
+            scores=scores,
+            action=action,
+            category=outcome.category,
+            escalate=outcome.escalate,
+            stages=tuple(stages),
+            elapsed_ms=_ms(started),
+            policy_version=self.policy_version,
+            sanction_minutes=minutes,
+            warned=warned,
+            strike_points=points,
+            reasons=tuple(reasons) + ladder_reason,
+        )
+
+    async def _model_stage(
+        self, text: str, scores: dict[Category, float], stages: list[StageResult]
+    ) -> dict[Category, float]:
+        assert self.model is not None
+        mark = time.perf_counter()
+        timeout = self.settings.model_timeout_ms / 1000
+        try:
+            probabilities = await asyncio.wait_for(self.model.scorer.score(text), timeout)
+        except TimeoutError:
+            stages.append(StageResult("model", _ms(mark), {}, ("model.timeout",)))
+            return scores
+        except Exception:
+            log.exception("the safety model failed on one text")
+            stages.append(StageResult("model", _ms(mark), {}, ("model.error",)))
+            return scores
+        weight = self.policy.model_weight
+        weighted = {c: round(p * weight, 4) for c, p in probabilities.items() if p * weight > 0}
+        reasons = []
+        combined = dict(scores)
+        for category, score in weighted.items():
+            if score > combined.get(category, 0.0):
+                combined[category] = score
+                if score >= 0.35:
+                    reasons.append(f"model.{category.value}")
+        stages.append(StageResult("model", _ms(mark), weighted, tuple(reasons)))
+        return combined
+
+    def _peek_repeats(self, author: str, normalised: Normalised, now: float) -> int:
+        return self.memory.repeats(author, normalised.keys[0].text, now)
+
+    # -- sanctions -----------------------------------------------------------------------------
+
+    def _sanctioned(
+        self, subject: Subject, context: Context, now: float, started: float
+    ) -> Verdict | None:
+        ban = self.sanctions.active(context.author_key, "ban", now)
+        if ban is not None:
+            left = None if math.isinf(ban.until) else (ban.until - now) / 60
+            code, message = wording.banned(left)
+            decision = self._fixed_decision(context, now, started, Action.BAN, "sanction.banned")
+            self._buffer_record(decision, subject)
+            return Verdict(
+                deliver=False,
+                code=code,
+                message=message,
+                disconnect=subject.kind != "nickname",
+                decision_id=decision.id,
+            )
+        if subject.kind == "nickname":
+            return None
+        mute = self.sanctions.active(context.author_key, "mute", now)
+        if mute is not None:
+            code, message = wording.still_muted((mute.until - now) / 60)
+            decision = self._fixed_decision(context, now, started, Action.MUTE, "sanction.muted")
+            self._buffer_record(decision, subject)
+            return Verdict(deliver=False, code=code, message=message, decision_id=decision.id)
+        return None
+
+    def _fixed_decision(
+        self,
+        context: Context,
+        now: float,
+        started: float,
+        action: Action,
+        reason: str,
+        normalised: str = "",
+    ) -> Decision:
+        elapsed = _ms(started)
+        return Decision(
+            id=new_decision_id(now),
+            at=now,
+            context=context,
+            normalised=normalised,
+            hits=(),
+            scores={},
+            action=action,
+            category=None,
+            escalate=False,
+            stages=(StageResult("sanctions", elapsed, {}, (reason,)),),
+            elapsed_ms=elapsed,
+            policy_version=self.policy_version,
+            reasons=(reason,),
+        )
+
+    async def _load_author(self, author: str, now: float) -> None:
+        """At entry, take the author's bans and strikes from the store: they may come from any
+        node, and from before this process started."""
+        if self.store is None:
+            return
+        for row in await self.store.active_sanctions(now, author):
+            self.sanctions.put(author, Sanction(row.kind, row.ends_at, row.reason))
+        horizon = now - 10 * self.strikes.half_life
+        self.strikes.replace(author, await self.store.strikes_since(author, horizon))
+
+    # -- acting on a decision ------------------------------------------------------------------
+
+    async def _apply(self, decision: Decision, subject: Subject) -> None:
+        context = decision.context
+        now = decision.at
+        if context.conversation is not None:
+            self.memory.remember(context.author_key, context.conversation, decision.scores, now)
+        sanction: SanctionRow | None = None
+        if decision.action in (Action.MUTE, Action.BAN):
+            kind = decision.action.label
+            until = now + decision.sanction_minutes * 60 if decision.sanction_minutes else math.inf
+            reason = f"{decision.category or 'strikes'}: {decision.id}"
+            self.sanctions.put(context.author_key, Sanction(kind, until, reason))
+            sanction = SanctionRow(context.author_key, kind, now, until, reason)
+        if decision.strike_points:
+            self.strikes.add(context.author_key, decision.strike_points, now)
+        await self._record(decision, subject)
+        if self.store is not None:
+            if decision.strike_points:
+                await self.store.add_strike(
+                    context.author_key,
+                    decision.strike_points,
+                    decision.category.value if decision.category else None,
+                    decision.id,
+                    now,
+                )
+            if sanction is not None:
+                await self.store.add_sanction(sanction, decision.id)
+
+    def _verdict(self, decision: Decision) -> Verdict:
+        labels = tuple(c.value for c, s in decision.scores.items() if s >= 0.35)
+        if decision.delivers:
+            return Verdict(
+                deliver=True,
+                blurred=decision.action == Action.BLUR,
+                labels=labels,
+                decision_id=decision.id,
+                stored=self._stored_callback(decision.id),
+            )
+        code, message = wording.refusal(
+            decision.action,
+            decision.category,
+            kind=decision.context.kind,
+            minutes=decision.sanction_minutes,
+            warned=decision.warned,
+        )
+        return Verdict(
+            deliver=False,
+            code=code,
+            message=message,
+            disconnect=decision.action in (Action.KICK, Action.BAN),
+            labels=labels,
+            decision_id=decision.id,
+        )
+
+    def _stored_callback(self, decision_id: str) -> Callable[[str], Awaitable[None]] | None:
+        if self.store is None:
+            return None
+
+        async def stored(content_id: str) -> None:
+            self.link(decision_id, content_id)
+
+        return stored
+
+    def link(self, decision_id: str, content_id: str) -> None:
+        """Point a decision at the content stored after it (written with the next flush)."""
+        pending = self._buffer.get(decision_id)
+        if pending is not None:
+            self._buffer[decision_id] = replace(pending, content_id=content_id)
+        else:
+            self._links.append((decision_id, content_id))
+
+    # -- recording -----------------------------------------------------------------------------
+
+    def _record_of(self, decision: Decision, subject: Subject) -> DecisionRecord:
+        context = decision.context
+        stages = {s.name: round(s.elapsed_ms, 4) for s in decision.stages}
+        rules = decision.rules + list(decision.reasons)
+        return DecisionRecord(
+            id=decision.id,
+            created_at=decision.at,
+            subject_kind=context.kind,
+            subject_hash=hashlib.sha256(subject.text.encode("utf-8", "replace")).hexdigest(),
+            author_key=context.author_key,
+            audience=context.audience,
+            action=decision.action.label,
+            category=decision.category.value if decision.category else None,
+            escalated=decision.escalate,
+            scores={c.value: s for c, s in decision.scores.items()},
+            rules=rules,
+            stages=stages,
+            policy_version=decision.policy_version,
+            elapsed_ms=round(decision.elapsed_ms, 4),
+            room_id=subject.room.id if subject.room is not None else None,
+            recipient_key=subject.recipient.nickname_key if subject.recipient else None,
+        )
+
+    def _buffer_record(self, decision: Decision, subject: Subject) -> None:
+        if self.store is not None:
+            self._buffer[decision.id] = self._record_of(decision, subject)
+
+    async def _record(self, decision: Decision, subject: Subject) -> None:
+        """Decisions to deliver are batched; refusals and escalations are written before the
+        author hears of them, so that a moderator can always find what was refused and why."""
+        if self.store is None:
+            return
+        record = self._record_of(decision, subject)
+        if decision.delivers and not decision.escalate:
+            self._buffer[record.id] = record
+            if len(self._buffer) >= MAX_BUFFERED:
+                await self.flush()
+            return
+        escalations: list[Escalation] = []
+        if decision.escalate or decision.action == Action.HOLD:
+            category = decision.category
+            escalations.append(
+                Escalation(
+                    decision_id=decision.id,
+                    created_at=decision.at,
+                    reason="hold" if decision.action == Action.HOLD else "escalate",
+                    category=category.value if category else None,
+                    priority=PRIORITY.get(category, 4) if category else 4,
+                    subject_kind=decision.context.kind,
+                    author_key=decision.context.author_key,
+                    author_nickname=subject.author.nickname,
+                    text=subject.text,
+                    room_id=record.room_id,
+                    recipient_key=record.recipient_key,
+                )
+            )
+        await self.store.add_decisions([record], escalations)
+
+    async def flush(self) -> None:
+        """Write the batched decisions and content links."""
+        if self.store is None:
+            return
+        records = list(self._buffer.values())
+        links = self._links
+        self._buffer = {}
+        self._links = []
+        await self.store.add_decisions(records)
+        await self.store.link_content(links)
+
+    # -- reloading -----------------------------------------------------------------------------
+
+    def _current_fingerprint(self) -> tuple[object, ...]:
+        marks: list[object] = []
+        with contextlib.suppress(OSError, PackError):
+            marks.extend(fingerprint(self.settings.pack_dirs))
+        path = self.settings.policy_file
+        if path is not None:
+            with contextlib.suppress(OSError):
+                stat = Path(path).stat()
+                marks.append((str(path), stat.st_mtime_ns, stat.st_size))
+        return tuple(marks)
+
+    def reload_if_changed(self) -> bool:
+        """Reload packs and policy when their files changed; keep the old ones if invalid."""
+        current = self._current_fingerprint()
+        if current == self._fingerprint:
+            return False
+        self._fingerprint = current
+        return self.reload()
+
+    def reload(self) -> bool:
+        try:
+            policy = load_policy(self.settings.policy_file)
+            rules = load_rulebook(self.settings.pack_dirs)
+        except (PackError, PolicyError, OSError) as exc:
+            log.error("safety packs or policy not reloaded, keeping the previous ones: %s", exc)
+            return False
+        self.policy, self.rules = policy, rules
+        self.memory.policy = policy.conversation
+        self.strikes.half_life = policy.strikes.half_life_hours * 3600
+        log.info("safety policy %s reloaded", self.policy_version)
+        return True
+
+    async def refresh_sanctions(self) -> None:
+        if self.store is None:
+            return
+        rows = await self.store.active_sanctions(self.clock())
+        self.sanctions.replace_all(
+            [(row.author_key, Sanction(row.kind, row.ends_at, row.reason)) for row in rows]
+        )
+
+    async def start(self) -> None:
+        """Take the mutes and bans in force, and start the model's micro-batcher."""
+        await self.refresh_sanctions()
+        if self.model is not None and self.model.start is not None:
+            await self.model.start()
+
+    async def run(self) -> None:
+        """Background work for the node's lifetime: flush records, reload, refresh sanctions."""
+        flush_every = self.settings.record_flush_seconds
+        reload_every = self.settings.reload_interval_seconds
+        next_reload = time.monotonic() + reload_every
+        try:
+            while True:
+                await asyncio.sleep(flush_every)
+                try:
+                    await self.flush()
+                    if time.monotonic() >= next_reload:
+                        next_reload = time.monotonic() + reload_every
+                        self.reload_if_changed()
+                        await self.refresh_sanctions()
+                except Exception:
+                    log.exception("safety background work failed")
+        finally:
+            # Shutdown: the last batch of decisions is written before the engine is closed.
+            with contextlib.suppress(Exception):
+                await self.flush()
+            if self.model is not None and self.model.close is not None:
+                with contextlib.suppress(Exception):
+                    await self.model.close()

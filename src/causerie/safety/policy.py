@@ -1,0 +1,294 @@
+"""The policy: what each score leads to, per category and audience, and the strike ladder.
+
+``causerie/data/policy.toml`` is the default; an operator points ``safety.policy_file`` at their
+own. Everything here is pure: given scores and a context, :meth:`Policy.decide` says what to do.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from enum import IntEnum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from causerie.safety.categories import Category
+from causerie.safety.packs import AUDIENCES
+
+
+class PolicyError(ValueError):
+    pass
+
+
+class Action(IntEnum):
+    """Decisions, from the mildest to the most severe: the most severe one reached wins."""
+
+    ALLOW = 0
+    # Delivered masked; adults may reveal it.
+    BLUR = 1
+    # Not delivered; the author is warned that more of it leads to a mute.
+    WARN = 2
+    # Not delivered now; kept for a moderator who may release it.
+    HOLD = 3
+    # Not delivered; the author is told which category.
+    BLOCK = 4
+    MUTE = 5
+    KICK = 6
+    BAN = 7
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def named(cls, name: str) -> Action:
+        try:
+            return cls[name.upper()]
+        except KeyError:
+            choices = ", ".join(a.label for a in cls)
+            raise PolicyError(f"unknown action {name!r}; choose among {choices}") from None
+
+
+# The key in a threshold table that adds an escalation to whatever action is chosen.
+ESCALATE = "escalate"
+# The table that applies to nicknames, room names and topics, whatever the audience.
+NAMES = "names"
+NAME_KINDS = frozenset({"nickname", "room_name", "topic"})
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """For one category in one context: the lowest score at which each action applies."""
+
+    actions: tuple[tuple[float, Action], ...]
+    escalate_at: float | None = None
+
+    def action_for(self, score: float) -> Action:
+        chosen = Action.ALLOW
+        for at, action in self.actions:
+            if score >= at and action > chosen:
+                chosen = action
+        return chosen
+
+    def escalates(self, score: float) -> bool:
+        return self.escalate_at is not None and score >= self.escalate_at
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryPolicy:
+    by_context: dict[str, Thresholds]
+    mute_minutes: float
+    ban_hours: float
+
+
+@dataclass(frozen=True, slots=True)
+class Rung:
+    at: float
+    action: Action
+    minutes: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class StrikePolicy:
+    half_life_hours: float
+    points: dict[Action, float]
+    ladder: tuple[Rung, ...]
+
+    def rung_for(self, total: float) -> Rung | None:
+        chosen: Rung | None = None
+        for rung in self.ladder:
+            if total >= rung.at and (chosen is None or rung.at > chosen.at):
+                chosen = rung
+        return chosen
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationPolicy:
+    # Past messages of the same author in the same conversation add up, fading with this.
+    half_life_minutes: float
+    weight: float
+    max_messages: int
+    categories: frozenset[Category]
+    repeat_count: int
+    repeat_window_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the policy decided for one subject, before strikes."""
+
+    action: Action
+    category: Category | None
+    escalate: bool
+    mute_minutes: float = 0.0
+    ban_hours: float = 0.0
+
+
+@dataclass(frozen=True)
+class Policy:
+    version: str
+    categories: dict[Category, CategoryPolicy]
+    strikes: StrikePolicy
+    conversation: ConversationPolicy
+    model_weight: float
+    source: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def thresholds(self, category: Category, audience: str, kind: str) -> Thresholds | None:
+        tables = self.categories[category].by_context
+        if kind in NAME_KINDS and NAMES in tables:
+            return tables[NAMES]
+        return tables.get(audience)
+
+    def decide(self, scores: dict[Category, float], audience: str, kind: str) -> Outcome:
+        """The most severe action any category reaches, and whether to escalate."""
+        action = Action.ALLOW
+        worst: Category | None = None
+        worst_score = 0.0
+        escalate = False
+        for category, score in scores.items():
+            table = self.thresholds(category, audience, kind)
+            if table is None or score <= 0:
+                continue
+            reached = table.action_for(score)
+            escalate = escalate or table.escalates(score)
+            if reached > action or (reached == action != Action.ALLOW and score > worst_score):
+                action, worst, worst_score = reached, category, score
+        if worst is None and escalate:
+            worst = max(scores, key=lambda c: scores[c])
+        if kind in NAME_KINDS and action > Action.ALLOW:
+            # A name is shown to everyone for as long as it exists: anything but "allow" refuses it.
+            action = Action.BLOCK
+        policy = self.categories[worst] if worst is not None else None
+        return Outcome(
+            action=action,
+            category=worst,
+            escalate=escalate,
+            mute_minutes=policy.mute_minutes if policy else 0.0,
+            ban_hours=policy.ban_hours if policy else 0.0,
+        )
+
+
+def _number(table: dict[str, Any], key: str, where: str, default: float | None = None) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PolicyError(f"{where}: {key} must be a number")
+    return float(value)
+
+
+def _thresholds(raw: object, where: str) -> Thresholds:
+    if not isinstance(raw, dict):
+        raise PolicyError(f"{where}: must be a table such as {{ block = 0.6, escalate = 0.9 }}")
+    actions: list[tuple[float, Action]] = []
+    escalate_at: float | None = None
+    for name in raw:
+        at = _number(raw, name, where)
+        if not 0 < at <= 1:
+            raise PolicyError(f"{where}: {name} must be a score in (0, 1]")
+        if name == ESCALATE:
+            escalate_at = at
+        else:
+            actions.append((at, Action.named(name)))
+    return Thresholds(tuple(sorted(actions)), escalate_at)
+
+
+def parse_policy(data: dict[str, Any], source: str) -> Policy:
+    version = data.get("version")
+    if not isinstance(version, str) or not version:
+        raise PolicyError(f"{source}: needs a version string (recorded with every decision)")
+    raw_categories = data.get("category", {})
+    if not isinstance(raw_categories, dict):
+        raise PolicyError(f"{source}: [category.<name>] tables expected")
+    categories: dict[Category, CategoryPolicy] = {}
+    for name, table in raw_categories.items():
+        where = f"{source}: category.{name}"
+        try:
+            category = Category(name)
+        except ValueError:
+            raise PolicyError(f"{where}: unknown category") from None
+        if not isinstance(table, dict):
+            raise PolicyError(f"{where}: must be a table")
+        contexts: dict[str, Thresholds] = {}
+        for key, value in table.items():
+            if key in (*AUDIENCES, NAMES):
+                contexts[key] = _thresholds(value, f"{where}.{key}")
+            elif key not in ("mute_minutes", "ban_hours"):
+                raise PolicyError(f"{where}: unknown key {key!r}")
+        categories[category] = CategoryPolicy(
+            by_context=contexts,
+            mute_minutes=_number(table, "mute_minutes", where, 15),
+            ban_hours=_number(table, "ban_hours", where, 24),
+        )
+    missing = set(Category) - set(categories)
+    if missing:
+        raise PolicyError(f"{source}: no thresholds for {sorted(c.value for c in missing)}")
+
+    strikes_raw = data.get("strikes", {})
+    where = f"{source}: strikes"
+    points: dict[Action, float] = {}
+    for name in strikes_raw.get("points", {}):
+        points[Action.named(name)] = _number(strikes_raw["points"], name, f"{where}.points")
+    ladder: list[Rung] = []
+    for index, rung in enumerate(strikes_raw.get("ladder", [])):
+        rung_where = f"{where}.ladder[{index}]"
+        action = Action.named(str(rung.get("action", "")))
+        if action not in (Action.WARN, Action.MUTE, Action.KICK, Action.BAN):
+            raise PolicyError(f"{rung_where}: a rung warns, mutes, kicks or bans")
+        ladder.append(
+            Rung(
+                at=_number(rung, "at", rung_where),
+                action=action,
+                minutes=_number(rung, "minutes", rung_where, 0),
+            )
+        )
+    strikes = StrikePolicy(
+        half_life_hours=_number(strikes_raw, "half_life_hours", where, 24),
+        points=points,
+        ladder=tuple(ladder),
+    )
+    if strikes.half_life_hours <= 0:
+        raise PolicyError(f"{where}: half_life_hours must be positive")
+
+    conv = data.get("conversation", {})
+    where = f"{source}: conversation"
+    try:
+        conv_categories = frozenset(Category(c) for c in conv.get("categories", []))
+    except ValueError as exc:
+        raise PolicyError(f"{where}: {exc}") from None
+    conversation = ConversationPolicy(
+        half_life_minutes=_number(conv, "half_life_minutes", where, 30),
+        weight=_number(conv, "weight", where, 0.6),
+        max_messages=int(_number(conv, "max_messages", where, 20)),
+        categories=conv_categories,
+        repeat_count=int(_number(conv, "repeat_count", where, 3)),
+        repeat_window_seconds=_number(conv, "repeat_window_seconds", where, 120),
+    )
+    model = data.get("model", {})
+    return Policy(
+        version=version,
+        categories=categories,
+        strikes=strikes,
+        conversation=conversation,
+        model_weight=_number(model, "weight", f"{source}: model", 0.8),
+        source=source,
+        raw=data,
+    )
+
+
+def load_policy(path: Path | None = None) -> Policy:
+    """The operator's policy file, or the one that ships with causerie."""
+    if path is None:
+        source = "causerie/data/policy.toml"
+        text = resources.files("causerie.data").joinpath("policy.toml").read_text("utf-8")
+    else:
+        source = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise PolicyError(f"{source}: cannot read the policy file: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{source}: not valid TOML: {exc}") from None
+    return parse_policy(data, source)

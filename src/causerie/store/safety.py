@@ -1,0 +1,366 @@
+"""Safety decisions, escalations, strikes and sanctions: the durable record of the policy engine.
+
+A decision row is written for every subject screened (message, private message, nickname, room
+name, topic). It keeps a hash of the text, not the text: what was said stays in the messages table
+and expires with it. An escalation keeps the text, because a moderator must read it after the
+message has expired; migration ``s0001`` creates these tables.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Double,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from causerie.store.schema import metadata
+
+safety_decisions = Table(
+    "safety_decisions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("created_at", Double, nullable=False, index=True),
+    Column("subject_kind", String(16), nullable=False),
+    # "m<message id>" once the message is stored; NULL for what was never stored.
+    Column("content_id", String(40), nullable=True, index=True),
+    Column("subject_hash", String(64), nullable=False),
+    Column("author_key", String(80), nullable=False, index=True),
+    Column("room_id", String(80), nullable=True),
+    Column("recipient_key", String(80), nullable=True),
+    Column("audience", String(16), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("category", String(32), nullable=True),
+    Column("escalated", Boolean, nullable=False, server_default="0"),
+    # JSON: {"category": score}, ["rule id", ...], {"stage": milliseconds}.
+    Column("scores", Text, nullable=False),
+    Column("rules", Text, nullable=False),
+    Column("stages", Text, nullable=False),
+    Column("policy_version", String(80), nullable=False),
+    Column("elapsed_ms", Double, nullable=False),
+)
+
+safety_escalations = Table(
+    "safety_escalations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("decision_id", String(32), nullable=False, index=True),
+    Column("created_at", Double, nullable=False),
+    # "escalate" (a moderator must look) or "hold" (the content waits for a moderator's release).
+    Column("reason", String(16), nullable=False),
+    Column("category", String(32), nullable=True),
+    # Lower is more urgent: child safety comes first in the moderation queue.
+    Column("priority", Integer, nullable=False),
+    Column("subject_kind", String(16), nullable=False),
+    Column("author_key", String(80), nullable=False),
+    Column("author_nickname", String(40), nullable=False),
+    Column("room_id", String(80), nullable=True),
+    Column("recipient_key", String(80), nullable=True),
+    Column("text", Text, nullable=False),
+    Column("status", String(16), nullable=False, server_default="open"),
+    Index("ix_safety_escalations_queue", "status", "priority", "created_at"),
+)
+
+safety_strikes = Table(
+    "safety_strikes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("author_key", String(80), nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("points", Double, nullable=False),
+    Column("category", String(32), nullable=True),
+    Column("decision_id", String(32), nullable=False),
+    Index("ix_safety_strikes_author", "author_key", "created_at"),
+)
+
+safety_sanctions = Table(
+    "safety_sanctions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("author_key", String(80), nullable=False, index=True),
+    # "mute" or "ban".
+    Column("kind", String(8), nullable=False),
+    Column("starts_at", Double, nullable=False),
+    # NULL: for ever.
+    Column("ends_at", Double, nullable=True),
+    Column("lifted_at", Double, nullable=True),
+    Column("reason", String(200), nullable=False),
+    Column("decision_id", String(32), nullable=True),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    id: str
+    created_at: float
+    subject_kind: str
+    subject_hash: str
+    author_key: str
+    audience: str
+    action: str
+    category: str | None
+    escalated: bool
+    scores: dict[str, float]
+    rules: list[str]
+    stages: dict[str, float]
+    policy_version: str
+    elapsed_ms: float
+    room_id: str | None = None
+    recipient_key: str | None = None
+    content_id: str | None = None
+
+    def row(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "created_at": self.created_at,
+            "subject_kind": self.subject_kind,
+            "content_id": self.content_id,
+            "subject_hash": self.subject_hash,
+            "author_key": self.author_key,
+            "room_id": self.room_id,
+            "recipient_key": self.recipient_key,
+            "audience": self.audience,
+            "action": self.action,
+            "category": self.category,
+            "escalated": self.escalated,
+            "scores": json.dumps(self.scores, sort_keys=True),
+            "rules": json.dumps(self.rules),
+            "stages": json.dumps(self.stages, sort_keys=True),
+            "policy_version": self.policy_version,
+            "elapsed_ms": self.elapsed_ms,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    decision_id: str
+    created_at: float
+    reason: str
+    category: str | None
+    priority: int
+    subject_kind: str
+    author_key: str
+    author_nickname: str
+    text: str
+    room_id: str | None = None
+    recipient_key: str | None = None
+    status: str = "open"
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SanctionRow:
+    author_key: str
+    kind: str
+    starts_at: float
+    ends_at: float  # math.inf for ever
+    reason: str
+
+
+def _decision(row: object) -> DecisionRecord:
+    m = row._mapping  # type: ignore[attr-defined]
+    return DecisionRecord(
+        id=m["id"],
+        created_at=m["created_at"],
+        subject_kind=m["subject_kind"],
+        subject_hash=m["subject_hash"],
+        author_key=m["author_key"],
+        audience=m["audience"],
+        action=m["action"],
+        category=m["category"],
+        escalated=bool(m["escalated"]),
+        scores=json.loads(m["scores"]),
+        rules=json.loads(m["rules"]),
+        stages=json.loads(m["stages"]),
+        policy_version=m["policy_version"],
+        elapsed_ms=m["elapsed_ms"],
+        room_id=m["room_id"],
+        recipient_key=m["recipient_key"],
+        content_id=m["content_id"],
+    )
+
+
+class SafetyStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    # -- decisions -----------------------------------------------------------------------------
+
+    async def add_decisions(
+        self, records: Sequence[DecisionRecord], escalations: Sequence[Escalation] = ()
+    ) -> None:
+        """Insert decisions (and their escalations) in one transaction."""
+        if not records and not escalations:
+            return
+        async with self.engine.begin() as conn:
+            if records:
+                await conn.execute(insert(safety_decisions), [r.row() for r in records])
+            if escalations:
+                await conn.execute(
+                    insert(safety_escalations),
+                    [
+                        {
+                            "decision_id": e.decision_id,
+                            "created_at": e.created_at,
+                            "reason": e.reason,
+                            "category": e.category,
+                            "priority": e.priority,
+                            "subject_kind": e.subject_kind,
+                            "author_key": e.author_key,
+                            "author_nickname": e.author_nickname,
+                            "room_id": e.room_id,
+                            "recipient_key": e.recipient_key,
+                            "text": e.text,
+                            "status": e.status,
+                        }
+                        for e in escalations
+                    ],
+                )
+
+    async def link_content(self, links: Sequence[tuple[str, str]]) -> None:
+        """Attach stored content ids to decisions recorded before the content was stored."""
+        if not links:
+            return
+        async with self.engine.begin() as conn:
+            for decision_id, content_id in links:
+                await conn.execute(
+                    update(safety_decisions)
+                    .where(safety_decisions.c.id == decision_id)
+                    .values(content_id=content_id)
+                )
+
+    async def decision(self, decision_id: str) -> DecisionRecord | None:
+        query = select(safety_decisions).where(safety_decisions.c.id == decision_id)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return _decision(row) if row else None
+
+    async def decisions(
+        self, *, author_key: str | None = None, content_id: str | None = None, limit: int = 100
+    ) -> list[DecisionRecord]:
+        """The newest decisions first, optionally about one author or one piece of content."""
+        query = select(safety_decisions).order_by(safety_decisions.c.created_at.desc())
+        if author_key is not None:
+            query = query.where(safety_decisions.c.author_key == author_key)
+        if content_id is not None:
+            query = query.where(safety_decisions.c.content_id == content_id)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query.limit(limit))).all()
+        return [_decision(r) for r in rows]
+
+    # -- escalations ---------------------------------------------------------------------------
+
+    async def open_escalations(self, limit: int = 100) -> list[Escalation]:
+        """The moderation queue: most urgent first, then oldest first."""
+        t = safety_escalations
+        query = (
+            select(t)
+            .where(t.c.status == "open")
+            .order_by(t.c.priority, t.c.created_at)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            Escalation(
+                id=m["id"],
+                decision_id=m["decision_id"],
+                created_at=m["created_at"],
+                reason=m["reason"],
+                category=m["category"],
+                priority=m["priority"],
+                subject_kind=m["subject_kind"],
+                author_key=m["author_key"],
+                author_nickname=m["author_nickname"],
+                room_id=m["room_id"],
+                recipient_key=m["recipient_key"],
+                text=m["text"],
+                status=m["status"],
+            )
+            for m in (r._mapping for r in rows)
+        ]
+
+    # -- strikes and sanctions -----------------------------------------------------------------
+
+    async def add_strike(
+        self, author_key: str, points: float, category: str | None, decision_id: str, at: float
+    ) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(safety_strikes).values(
+                    author_key=author_key,
+                    created_at=at,
+                    points=points,
+                    category=category,
+                    decision_id=decision_id,
+                )
+            )
+
+    async def strikes_since(self, author_key: str, since: float) -> list[tuple[float, float]]:
+        t = safety_strikes
+        query = select(t.c.created_at, t.c.points).where(
+            t.c.author_key == author_key, t.c.created_at >= since
+        )
+        async with self.engine.connect() as conn:
+            return [(r.created_at, r.points) for r in await conn.execute(query)]
+
+    async def add_sanction(self, sanction: SanctionRow, decision_id: str | None = None) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(safety_sanctions).values(
+                    author_key=sanction.author_key,
+                    kind=sanction.kind,
+                    starts_at=sanction.starts_at,
+                    ends_at=None if math.isinf(sanction.ends_at) else sanction.ends_at,
+                    reason=sanction.reason[:200],
+                    decision_id=decision_id,
+                )
+            )
+
+    async def lift_sanctions(self, author_key: str, kind: str, at: float) -> int:
+        t = safety_sanctions
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(t)
+                .where(t.c.author_key == author_key, t.c.kind == kind, t.c.lifted_at.is_(None))
+                .values(lifted_at=at)
+            )
+            return result.rowcount or 0
+
+    async def active_sanctions(
+        self, now: float, author_key: str | None = None
+    ) -> list[SanctionRow]:
+        t = safety_sanctions
+        query = select(t).where(
+            t.c.lifted_at.is_(None),
+            t.c.starts_at <= now,
+            (t.c.ends_at.is_(None)) | (t.c.ends_at > now),
+        )
+        if author_key is not None:
+            query = query.where(t.c.author_key == author_key)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            SanctionRow(
+                author_key=m["author_key"],
+                kind=m["kind"],
+                starts_at=m["starts_at"],
+                ends_at=math.inf if m["ends_at"] is None else m["ends_at"],
+                reason=m["reason"],
+            )
+            for m in (r._mapping for r in rows)
+        ]
