@@ -90,6 +90,7 @@ async def run_server(settings: Settings, node: Node | None = None) -> AsyncItera
         log_level="warning",
         ws_max_size=max(1 << 20, settings.limits.max_frame_bytes * 4),
         lifespan="on",
+        proxy_headers=False,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
