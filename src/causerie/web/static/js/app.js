@@ -21,6 +21,7 @@ const TYPING_SEND_EVERY_MS = 3_000;
 const TYPING_SHOWN_MS = 5_000;
 const TOAST_MS = 7_000;
 const RECONNECT_MAX_MS = 30_000;
+const DEVICE_KEY = "causerie.device";
 // WebSocket close code the server uses when it ends a session on purpose (policy violation):
 // connecting again at once would only repeat it.
 const CLOSE_POLICY = 1008;
@@ -32,6 +33,9 @@ const state = {
   identity: null,
   me: null,
   band: null,
+  verified: false,
+  // An adults-only room refused for want of a verified age, joined once the age is verified.
+  joinAfterVerify: null,
   maxChars: 1000,
   visibleHours: 6,
   myRegionCode: "",
@@ -95,6 +99,25 @@ function findPerson(nickname) {
   return state.people.find((person) => person.nickname === nickname);
 }
 
+/**
+ * A random token this browser keeps: the server remembers, for a while and only as a keyed
+ * hash, that a device said it was under 18, so that coming back as "18" does not lift the
+ * protections. getRandomValues works on plain http too, where randomUUID does not.
+ */
+function deviceToken() {
+  try {
+    let token = localStorage.getItem(DEVICE_KEY);
+    if (!token || token.length < 16) {
+      const bytes = crypto.getRandomValues(new Uint8Array(16));
+      token = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+      localStorage.setItem(DEVICE_KEY, token);
+    }
+    return token;
+  } catch {
+    return undefined;
+  }
+}
+
 function send(frame) {
   return connection.send(frame);
 }
@@ -145,6 +168,11 @@ function toast(text, { kind = "error" } = {}) {
   box.append(item);
   setTimeout(remove, TOAST_MS);
   while (box.children.length > 4) box.firstElementChild.remove();
+}
+
+function notice(text) {
+  byId("notice").hidden = !text;
+  byId("notice-text").textContent = text || "";
 }
 
 function banner(text) {
@@ -212,6 +240,8 @@ async function submitEntry(event) {
     gender: form.gender.value,
     postal_code: form.postal_code.value.replace(/\s+/g, ""),
   };
+  const device = deviceToken();
+  if (device) identity.device = device;
   entryError("");
   entryBusy(true);
   state.entering = true;
@@ -239,12 +269,20 @@ function onWelcome(frame) {
   state.maxChars = frame.max_message_chars;
   state.visibleHours = frame.visible_hours;
   state.myRegionCode = regionCodeOf(frame.me.region);
+  if (frame.age_notice) {
+    // The server's reason is English; the one reason it gives today has a translation.
+    notice(language() === "en" ? frame.age_notice : t("band.remembered"));
+  } else if (!again) {
+    notice("");
+  }
+  byId("verify-age").hidden = isMinor() || state.verified;
   entryBusy(false);
   entryError("");
   byId("composer-input").maxLength = frame.max_message_chars;
   const me = document.querySelector("[data-testid=me]");
   me.textContent = frame.me.nickname;
   me.title = t("header.me", { nickname: frame.me.nickname });
+  renderMe();
   showScreen("app");
   startTimers();
   send({ type: "rooms" });
@@ -272,6 +310,8 @@ function resetChat() {
   state.reconnecting = false;
   state.me = null;
   state.band = null;
+  state.verified = false;
+  state.joinAfterVerify = null;
   state.convs.clear();
   state.active = null;
   state.ignored.clear();
@@ -281,6 +321,7 @@ function resetChat() {
   state.pendingRefs.clear();
   state.requestedJoins.clear();
   banner("");
+  notice("");
   renderAll();
 }
 
@@ -543,7 +584,7 @@ function receiveMessage(conv, frame) {
       mine.replaceWith(fresh);
       conv.ids.add(frame.id);
       for (const [ref, entry] of state.pendingRefs) {
-        if (entry.el === mine) state.pendingRefs.set(ref, { conv, el: fresh });
+        if (entry.el === mine) state.pendingRefs.set(ref, { ...entry, el: fresh });
       }
       return;
     }
@@ -571,6 +612,13 @@ function sendMessage(event) {
     toast(explain({ code: "message_too_long" }));
     return;
   }
+  input.value = "";
+  conv.draft = "";
+  state.lastTypingSent.delete(conv.key);
+  post(conv, text);
+}
+
+function post(conv, text) {
   const ref = connection.nextRef();
   const frame =
     conv.kind === "room"
@@ -582,18 +630,15 @@ function sendMessage(event) {
   );
   appendToLog(conv, el);
   scrollToEnd(true);
-  input.value = "";
-  conv.draft = "";
-  state.lastTypingSent.delete(conv.key);
   if (!send(frame)) {
-    failMessage(el, t("conn.lost"));
+    failMessage(el, t("conn.lost"), conv, text);
     return;
   }
   conv.pending.push(el);
-  state.pendingRefs.set(ref, { conv, el });
+  state.pendingRefs.set(ref, { conv, el, text });
 }
 
-function failMessage(el, reason) {
+function failMessage(el, reason, conv, text) {
   el.classList.remove("pending");
   el.classList.add("failed");
   const status = el.querySelector(".status") ?? h("p", { class: "status" });
@@ -602,6 +647,17 @@ function failMessage(el, reason) {
   status.textContent = t("chat.failed", { reason });
   status.setAttribute("role", "alert");
   el.append(status);
+  if (conv && text) {
+    const retry = translated(
+      h("button", { type: "button", class: "small ghost retry", testid: "message-retry" }),
+      "conn.retry",
+    );
+    retry.addEventListener("click", () => {
+      el.remove();
+      if (state.convs.get(conv.key) === conv) post(conv, text);
+    });
+    el.append(retry);
+  }
 }
 
 function onAck(frame) {
@@ -621,10 +677,18 @@ function onAck(frame) {
 function onMessageRefused(frame) {
   const entry = state.pendingRefs.get(frame.ref);
   state.pendingRefs.delete(frame.ref);
-  const { conv, el } = entry;
+  const { conv, el, text } = entry;
   const waiting = conv.pending.indexOf(el);
   if (waiting !== -1) conv.pending.splice(waiting, 1);
-  failMessage(el, explain(frame));
+  if (frame.code === "held_for_review") {
+    // Not refused: waiting for a person to look at it, so nothing to retry.
+    el.classList.replace("pending", "held");
+    const status = el.querySelector(".status");
+    delete status.dataset.i18n;
+    status.textContent = explain(frame);
+    return;
+  }
+  failMessage(el, explain(frame), conv, text);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -763,12 +827,42 @@ function handleFrame(frame) {
       return renderPeople();
     case "ignored":
       return onIgnored(frame);
+    case "band_changed":
+      return onBandChanged(frame);
+    case "age_verified":
+      return onAgeVerified();
     case "pong":
       return;
     default:
       // A newer server may send frames this page does not know yet: ignoring them is safe.
       return;
   }
+}
+
+function onBandChanged(frame) {
+  state.band = frame.age_band;
+  if (state.me) state.me = { ...state.me, age: frame.age };
+  for (const room of frame.left_rooms) removeConv(roomKey(room));
+  byId("verify-age").hidden = true;
+  notice(t("band.changed"));
+  send({ type: "rooms" });
+  renderAll();
+}
+
+function onAgeVerified() {
+  state.verified = true;
+  byId("verify-age").hidden = true;
+  byId("verify-form").reset();
+  toast(t("verify.done"), { kind: "info" });
+  const room = state.joinAfterVerify;
+  state.joinAfterVerify = null;
+  if (room) joinRoom(room);
+}
+
+function verifyAge(event) {
+  event.preventDefault();
+  const token = byId("verify-token").value.trim();
+  if (token) send({ type: "verify_age", token, ref: connection.nextRef() });
 }
 
 function onError(frame) {
@@ -788,16 +882,28 @@ function onError(frame) {
     entryError(explain(frame), frame.field);
     return;
   }
+  // Remembered so that a close right after it (a moderation disconnect) can say why.
+  state.lastServerError = frame;
+  state.lastServerErrorAt = Date.now();
   if (frame.ref && state.pendingRefs.has(frame.ref)) {
     onMessageRefused(frame);
     return;
   }
+  if (frame.code === "age_verification_required" && !isMinor()) {
+    const details = byId("verify-age");
+    details.hidden = false;
+    details.open = true;
+    showPanel("rooms");
+    byId("verify-token").focus();
+  }
   if (frame.frame === "create_room") state.pendingCreate = null;
-  if (frame.frame === "join") state.requestedJoins.clear();
-  // A refusal with no frame attached, like a moderation disconnect, is remembered so that the
-  // close that follows can say why.
-  state.lastServerError = frame;
-  state.lastServerErrorAt = Date.now();
+  if (frame.frame === "join") {
+    if (frame.code === "age_verification_required" && state.requestedJoins.size === 1) {
+      const [wanted] = state.requestedJoins;
+      state.joinAfterVerify = state.rooms.find((room) => room.id === wanted) ?? null;
+    }
+    state.requestedJoins.clear();
+  }
   toast(explain(frame));
 }
 
@@ -870,6 +976,7 @@ function onTopic(frame) {
 // Views
 
 function renderAll() {
+  renderMe();
   renderRooms();
   renderPeople();
   renderIgnored();
@@ -1016,6 +1123,7 @@ function renderIgnored() {
     [...state.ignored].map((key) => {
       const name = state.ignoredNames.get(key) ?? key;
       return h("li", { class: "person is-ignored", testid: "ignored-person" }, [
+        h("span", { class: "avatar", "aria-hidden": "true", text: name.slice(0, 1).toUpperCase() }),
         h("span", { class: "who" }, [h("span", { class: "nick", text: name })]),
         h("span", { class: "actions" }, [
           h("button", {
@@ -1048,7 +1156,7 @@ function renderTabs() {
     return h(
       "div",
       {
-        class: `tab${active ? " is-active" : ""}${conv.unread ? " has-unread" : ""} ${conv.kind}`,
+        class: `tab kind-${conv.kind}${active ? " is-active" : ""}${conv.unread ? " has-unread" : ""}`,
         role: "listitem",
       },
       [
@@ -1078,6 +1186,7 @@ function renderTabs() {
   });
   replaceKeepingFocus(tabs, items);
   tabs.hidden = items.length === 0;
+  tabs.querySelector("[aria-current]")?.scrollIntoView({ block: "nearest", inline: "nearest" });
 }
 
 function renderConversation() {
@@ -1087,8 +1196,9 @@ function renderConversation() {
   if (!conv) return;
   const box = byId("messages");
   if (box.firstElementChild !== conv.log) box.replaceChildren(conv.log);
-  byId("conv-title").textContent =
-    conv.kind === "room" ? conv.title : t("chat.private_with", { nickname: conv.nickname });
+  const title = byId("conv-title");
+  title.textContent = conv.title;
+  title.title = conv.kind === "room" ? conv.title : t("chat.private_with", { nickname: conv.nickname });
   const topic = byId("conv-topic");
   const input = byId("composer-input");
   const leave = byId("conv-leave");
@@ -1106,7 +1216,9 @@ function renderConversation() {
       : t("chat.ephemeral", { hours: state.visibleHours });
   } else {
     const person = conv.person;
-    topic.textContent = person ? `${personLine(person)} · ${person.region}` : "";
+    topic.textContent = [t("chat.private"), person && personLine(person), person?.region]
+      .filter(Boolean)
+      .join(" · ");
     topic.classList.remove("muted");
     input.placeholder = t("chat.placeholder_private", { nickname: conv.nickname });
     translated(leave, "chat.close");
@@ -1153,6 +1265,13 @@ function renderMembers() {
   replaceKeepingFocus(list, members.map((person) => personRow(person)));
 }
 
+function renderMe() {
+  const info = document.querySelector("[data-testid=me-info]");
+  info.textContent = state.me
+    ? [t("person.age", { age: state.me.age }), state.me.region].filter(Boolean).join(" · ")
+    : "";
+}
+
 function renderNavBadge() {
   const unread = [...state.convs.values()].reduce((sum, conv) => sum + conv.unread, 0);
   const badge = byId("nav-chat-badge");
@@ -1195,6 +1314,7 @@ function wire() {
     byId(id).addEventListener("change", requestPeople);
   }
   byId("quit").addEventListener("click", leaveChat);
+  byId("rooms-refresh").addEventListener("click", () => send({ type: "rooms" }));
   byId("conv-leave").addEventListener("click", () => {
     const conv = state.convs.get(state.active);
     if (conv) leaveConv(conv);
@@ -1212,6 +1332,8 @@ function wire() {
     byId("topic-input").focus();
   });
   byId("topic-form").addEventListener("submit", saveTopic);
+  byId("verify-form").addEventListener("submit", verifyAge);
+  byId("notice-close").addEventListener("click", () => notice(""));
   byId("topic-cancel").addEventListener("click", () => {
     byId("topic-form").hidden = true;
   });

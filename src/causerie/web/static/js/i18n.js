@@ -78,7 +78,7 @@ const STRINGS = {
       "Vous pouvez être dans plusieurs salons à la fois.",
     "chat.tabs": "Conversations ouvertes",
     "chat.leave": "Quitter le salon",
-    "chat.close": "Fermer la conversation",
+    "chat.close": "Fermer",
     "chat.close_tab": "Fermer {name}",
     "chat.unread": "{n} non lu(s)",
     "chat.topic_none": "Pas de sujet pour l'instant.",
@@ -88,6 +88,7 @@ const STRINGS = {
     "chat.cancel": "Annuler",
     "chat.host": "Vous êtes l'hôte de ce salon.",
     "chat.private_with": "Conversation privée avec {nickname}",
+    "chat.private": "Conversation privée",
     "chat.private_note":
       "Ne partagez jamais d'informations personnelles. Vous pouvez ignorer cette personne à tout moment.",
     "chat.message_label": "Votre message",
@@ -117,6 +118,21 @@ const STRINGS = {
     "conn.failed": "Impossible de joindre le serveur. Vérifiez votre connexion puis réessayez.",
     "conn.retry": "Réessayer",
     "toast.close": "Fermer",
+    "verify.title": "Vérifier mon âge (salons pour adultes)",
+    "verify.text":
+      "Les salons pour adultes demandent une preuve que vous avez plus de 18 ans, délivrée par " +
+      "un service de vérification d'âge. Collez ici le jeton qu'il vous a remis : causerie " +
+      "n'apprend que « plus de 18 ans », rien d'autre sur vous.",
+    "verify.token": "Jeton de vérification",
+    "verify.submit": "Vérifier",
+    "verify.done": "Âge vérifié : les salons pour adultes vous sont ouverts.",
+    "band.changed":
+      "Vous avez écrit avoir moins de 18 ans : causerie vous considère donc désormais comme " +
+      "mineur·e. Les salons pour adultes et les conversations privées avec des adultes vous " +
+      "sont fermés.",
+    "band.remembered":
+      "Quelqu'un sur cet appareil ou cette connexion a indiqué être plus jeune il y a peu : " +
+      "causerie garde donc pour l'instant les protections des moins de 18 ans.",
     "time.retry_seconds": "Réessayez dans {s} s.",
     "time.retry_later": "Réessayez dans un moment.",
   },
@@ -191,7 +207,7 @@ const STRINGS = {
       "Join a room from the list, or write to someone online. You can be in several rooms at once.",
     "chat.tabs": "Open conversations",
     "chat.leave": "Leave the room",
-    "chat.close": "Close the conversation",
+    "chat.close": "Close",
     "chat.close_tab": "Close {name}",
     "chat.unread": "{n} unread",
     "chat.topic_none": "No topic yet.",
@@ -201,6 +217,7 @@ const STRINGS = {
     "chat.cancel": "Cancel",
     "chat.host": "You host this room.",
     "chat.private_with": "Private conversation with {nickname}",
+    "chat.private": "Private conversation",
     "chat.private_note":
       "Never share personal information. You can ignore this person at any time.",
     "chat.message_label": "Your message",
@@ -230,6 +247,19 @@ const STRINGS = {
     "conn.failed": "Cannot reach the server. Check your connection and try again.",
     "conn.retry": "Try again",
     "toast.close": "Close",
+    "verify.title": "Verify my age (adult rooms)",
+    "verify.text":
+      "Adult rooms ask for proof that you are over 18, issued by an age verification service. " +
+      "Paste the token it gave you here: causerie only learns “over 18”, nothing else about you.",
+    "verify.token": "Verification token",
+    "verify.submit": "Verify",
+    "verify.done": "Age verified: adult rooms are open to you.",
+    "band.changed":
+      "You wrote that you are under 18, so causerie now treats you as under 18: adult rooms " +
+      "and private chats with adults are closed to you.",
+    "band.remembered":
+      "Someone on this device or connection said they were younger a short while ago, so " +
+      "causerie keeps the protections for under-18s for now.",
     "time.retry_seconds": "Try again in {s} s.",
     "time.retry_later": "Try again in a moment.",
   },
@@ -237,7 +267,9 @@ const STRINGS = {
 
 // One entry per ErrorCode. `minor` variants speak to a chatter under 18 when the refusal exists
 // to protect them: they must understand it is a rule for their safety, not a fault of theirs.
-// `retry` marks rate limits, whose sentence ends with when to try again.
+// `retry` marks rate limits, whose sentence ends with when to try again. `detail` marks safety
+// decisions whose server message names the category and the duration (English only, for now):
+// an English reader gets that message, others the translated general sentence.
 export const ERRORS = {
   malformed_frame: {
     fr: "Le serveur n'a pas compris la demande. Rechargez la page.",
@@ -390,8 +422,14 @@ export const ERRORS = {
     en_minor: "This feature is for adults only: to keep you safe, it is not available under 18.",
   },
   age_verification_failed: {
-    fr: "La vérification de votre âge n'a pas abouti : cette fonction reste fermée.",
-    en: "Your age could not be verified: this feature stays closed.",
+    fr: "Votre âge n'a pas pu être vérifié avec cette preuve. Réessayez avec un nouveau jeton.",
+    en: "Your age could not be checked with this proof. Try again with a new token.",
+    fr_minor:
+      "Vous avez indiqué avoir moins de 18 ans : cela reste ainsi, et les salons pour adultes " +
+      "restent fermés. C'est une règle pour votre sécurité.",
+    en_minor:
+      "You told us you are under 18, so that stays: adult rooms remain closed. It is a rule " +
+      "for your safety.",
   },
   minors_protected: {
     fr:
@@ -420,10 +458,36 @@ export const ERRORS = {
   content_blocked: {
     fr: "Ce message n'a pas été envoyé : il enfreint les règles du site.",
     en: "This message was not sent: it breaks the site's rules.",
+    detail: true,
   },
   muted: {
-    fr: "Vous ne pouvez pas écrire pour le moment : la modération vous a mis·e en sourdine.",
-    en: "You cannot write for now: the moderators have muted you.",
+    fr: "Vous ne pouvez pas écrire pour le moment : vous êtes en sourdine après des messages contraires aux règles.",
+    en: "You cannot write for now: you are muted after messages that broke the rules.",
+    detail: true,
+  },
+  warned: {
+    fr:
+      "Votre message n'a pas été envoyé : il enfreint les règles du site. D'autres messages de " +
+      "ce genre vous vaudront d'être mis·e en sourdine.",
+    en:
+      "Your message was not delivered: it breaks the site's rules. More messages like this " +
+      "will get you muted.",
+    detail: true,
+  },
+  held_for_review: {
+    fr: "Votre message attend qu'une personne de la modération le vérifie avant d'être montré.",
+    en: "Your message is waiting for a moderator to check it before it is shown.",
+    detail: true,
+  },
+  kicked: {
+    fr: "Vous avez été déconnecté·e : votre message enfreignait les règles du site.",
+    en: "You have been disconnected: your message broke the site's rules.",
+    detail: true,
+  },
+  banned: {
+    fr: "Ce pseudo est exclu du site pour un temps, après des messages contraires aux règles.",
+    en: "This nickname is banned from the site for a while, after messages that broke the rules.",
+    detail: true,
   },
   rate_limited_messages: {
     fr: "Vous écrivez trop vite.",
@@ -508,6 +572,7 @@ export function errorText(frame, context = {}) {
   const entry = ERRORS[frame.code];
   if (!entry) return frame.message || frame.code;
   const lang = current;
+  if (entry.detail && lang === "en" && frame.message) return frame.message;
   let sentence = (context.minor && entry[`${lang}_minor`]) || entry[lang];
   sentence = fill(sentence, { max: context.maxChars ?? 1000 });
   if (entry.retry) {
