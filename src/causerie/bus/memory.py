@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from causerie.bus.base import Handler
+
+log = logging.getLogger(__name__)
 
 
 class MemoryBus:
@@ -17,7 +21,12 @@ class MemoryBus:
     async def publish(self, payload: bytes) -> None:
         if self._handler is None:
             raise RuntimeError("bus not started")
-        await self._handler(payload)
+        # Like the brokers: a failing handler is the receiving node's problem, not the
+        # publisher's, whose message is already stored and must still be acknowledged.
+        try:
+            await self._handler(payload)
+        except Exception:
+            log.exception("bus handler failed")
 
     async def close(self) -> None:
         self._handler = None
