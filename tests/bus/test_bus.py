@@ -44,13 +44,13 @@ class Receiver:
         self.received.append(payload)
         self._changed.set()
 
-    async def wait_for(self, count: int, timeout: float = 5.0) -> list[bytes]:
+    async def wait_for(self, count: int, within: float = 5.0) -> list[bytes]:
         async def wait() -> None:
             while len(self.received) < count:
                 self._changed.clear()
                 await self._changed.wait()
 
-        await asyncio.wait_for(wait(), timeout)
+        await asyncio.wait_for(wait(), within)
         return self.received
 
 
@@ -191,7 +191,7 @@ async def test_a_node_subscribed_is_reached_at_once(make_node_bus: BusFactory) -
         joiner, received = make_node_bus(), Receiver()
         await joiner.start(received)
         await publisher.publish(b"hello")
-        assert await received.wait_for(1, timeout=2.0) == [b"hello"]
+        assert await received.wait_for(1, within=2.0) == [b"hello"]
         await joiner.close()
 
 
