@@ -42,8 +42,7 @@ def machine() -> str:
     except OSError:
         pass
     return (
-        f"{cpu}, nproc={os.cpu_count()}, Python {platform.python_version()}, "
-        f"numpy {np.__version__}"
+        f"{cpu}, nproc={os.cpu_count()}, Python {platform.python_version()}, numpy {np.__version__}"
     )
 
 
@@ -83,9 +82,7 @@ def quality(model: LinearNgramModel, examples: Sequence[Example], show_errors: b
     print("\n")
     for lang in LANGUAGES:
         benign = [
-            s
-            for e, s in zip(examples, scores, strict=True)
-            if e.lang == lang and not e.labels
+            s for e, s in zip(examples, scores, strict=True) if e.lang == lang and not e.labels
         ]
         flagged = sum(any(s[c] >= thresholds[c] for c in Category) for s in benign)
         print(f"- benign {lang}: {flagged} of {len(benign)} flagged ({flagged / len(benign):.1%})")
@@ -119,7 +116,11 @@ def latency_line(label: str, samples: Sequence[float], per: int = 1) -> None:
 
 
 async def batcher_latency(
-    model: LinearNgramModel, texts: Sequence[str], concurrency: int, max_wait_ms: float, thread: bool
+    model: LinearNgramModel,
+    texts: Sequence[str],
+    concurrency: int,
+    max_wait_ms: float,
+    thread: bool,
 ) -> tuple[list[float], float]:
     samples: list[float] = []
     async with MicroBatcher(model, max_wait_ms=max_wait_ms, in_thread=thread) as batcher:

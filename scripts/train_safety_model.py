@@ -30,7 +30,7 @@ from sklearn.linear_model import LogisticRegression
 from causerie.safety.categories import Category
 from causerie.safety.model import WEIGHTS_FILE
 from causerie.safety.model.dataset import Example, load, overlap_key
-from causerie.safety.model.features import features
+from causerie.safety.model.features import FEATURES_VERSION, features
 from causerie.safety.model.linear import LinearNgramModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -259,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     data_hash = hashlib.sha256("".join(e.to_json() + "\n" for e in examples).encode()).hexdigest()
     model = LinearNgramModel(
         name="causerie-ngram-logreg",
-        version=f"1.0+{data_hash[:8]}",
+        version=f"{FEATURES_VERSION}.0+{data_hash[:8]}",
         categories=CATEGORIES,
         vocabulary=pruned.vocabulary,
         idf=pruned.idf,

@@ -12,7 +12,7 @@ import unicodedata
 
 from causerie.text import fold
 
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
 
 # Chat messages are short; cutting long texts bounds the time a single message can cost.
 MAX_CHARS = 1000
@@ -37,7 +37,7 @@ _LEET_INSIDE = re.compile(
     r"(?<=[a-z])[013457$@](?=[a-z])|(?<![\w$@])[$](?=[a-z])|(?<=[a-z])[0134$](?![\w$@])"
 )
 # Letters spelt out one by one ("s n a p", "s.n.a.p") are joined back into a word.
-_SPELLED = re.compile(r"(?<!\w)\w(?:[ .\-_*·]\w(?!\w)){2,}")
+_SPELLED = re.compile(r"(?<!\w)\w(?:[ .\-_*·]{1,3}\w(?!\w)){2,}")
 _SEPARATORS = re.compile(r"[ .\-_*·]")
 _DIGIT = re.compile(r"[0-9]")
 _REPEATS = re.compile(r"(.)\1{2,}")
