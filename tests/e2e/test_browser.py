@@ -181,6 +181,47 @@ async def test_a_refused_entry_is_explained_in_plain_words(
     await tab.context.close()
 
 
+@pytest.mark.browser
+async def test_a_minor_is_told_why_private_chats_and_adult_rooms_are_closed(
+    server: RunningServer, browser: Browser
+) -> None:
+    teen_tab, adult_tab = await new_tab(browser), await new_tab(browser)
+    teen, adult = teen_tab.page, adult_tab.page
+    await enter(teen, server, "Lou", 15, "other", "33000")
+    await enter(adult, server, "Marc", 35, "man", "33000")
+    for page in (teen, adult):
+        await page.locator('[data-testid=room-item][data-room="general"]').click()
+        await expect(page.get_by_test_id("conv-title")).to_have_text("Général")
+
+    # No adults-only room can be joined from the minor's list.
+    closed = teen.locator('[data-testid=room-item][data-room="18-25-ans"]')
+    assert await closed.count() == 0 or await closed.get_attribute("aria-disabled") == "true"
+
+    # In a room open to all ages, minors and adults are not listed to each other...
+    await expect(teen.get_by_test_id("members-title")).to_have_text("Membres (1)")
+    await expect(
+        adult.get_by_test_id("member-list").locator('[data-nickname="Lou"]')
+    ).to_have_count(0)
+    # ...and a minor who tries to write privately to an adult is told why it cannot be.
+    await adult.get_by_test_id("composer-input").fill("Bonjour tout le monde")
+    await adult.get_by_test_id("composer-input").press("Enter")
+    await teen.locator('[data-testid=message][data-sender="Marc"] .sender').click()
+    await teen.get_by_test_id("composer-input").fill("Salut")
+    await teen.get_by_test_id("composer-input").press("Enter")
+    await expect(teen.get_by_test_id("message-failed")).to_contain_text(
+        "pour vous protéger, les adultes et les moins de 18 ans ne peuvent pas discuter en privé"
+    )
+
+    # The people list of each side holds its own age group only, and says so.
+    await teen.get_by_test_id("side-people").click()
+    await expect(teen.get_by_test_id("people-note")).to_contain_text("moins de 18 ans")
+    await expect(
+        teen.get_by_test_id("people-list").locator('[data-nickname="Marc"]')
+    ).to_have_count(0)
+    for tab in (teen_tab, adult_tab):
+        await tab.context.close()
+
+
 def test_every_error_code_has_a_french_and_an_english_sentence() -> None:
     """Without a browser: the i18n module names every ErrorCode with both languages."""
     source = (STATIC / "js" / "i18n.js").read_text("utf-8")

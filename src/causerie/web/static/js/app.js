@@ -1101,7 +1101,18 @@ function personRow(person, { actions = true } = {}) {
   );
 }
 
+function renderAgeFilter() {
+  // Minors are shown only minors and adults only adults: offer the bands that can match.
+  const select = byId("filter-age");
+  for (const option of select.options) {
+    if (!option.value) continue;
+    option.hidden = state.band !== null && (option.value === "18+") === isMinor();
+  }
+  if (select.selectedOptions[0]?.hidden) select.value = "";
+}
+
 function renderPeople() {
+  renderAgeFilter();
   byId("people-note").textContent =
     state.band === null ? "" : t(isMinor() ? "people.note_minor" : "people.note_adult");
   const list = byId("people-list");

@@ -65,8 +65,9 @@ const STRINGS = {
     "people.ignored_title": "Personnes ignorées",
     "people.ignored_none": "Vous n'ignorez personne.",
     "people.note_minor":
-      "Pour votre protection, les adultes ne peuvent pas vous écrire en privé. Si quelqu'un vous " +
-      "met mal à l'aise, ignorez-le et parlez-en à un adulte de confiance.",
+      "Pour votre protection, vous ne voyez ici que des personnes de moins de 18 ans, et les " +
+      "adultes ne peuvent pas vous écrire en privé. Si quelqu'un vous met mal à l'aise, " +
+      "ignorez-le et parlez-en à un adulte de confiance.",
     "people.note_adult":
       "Pour protéger les mineurs, les moins de 18 ans ne sont pas listés ici et ne peuvent pas " +
       "recevoir vos messages privés.",
@@ -195,8 +196,8 @@ const STRINGS = {
     "people.ignored_title": "Ignored people",
     "people.ignored_none": "You are not ignoring anyone.",
     "people.note_minor":
-      "To keep you safe, adults cannot write to you privately. If someone makes you " +
-      "uncomfortable, ignore them and talk to an adult you trust.",
+      "To keep you safe, you only see under-18s here, and adults cannot write to you " +
+      "privately. If someone makes you uncomfortable, ignore them and talk to an adult you trust.",
     "people.note_adult":
       "To protect minors, under-18s are not listed here and cannot receive your private " +
       "messages.",
