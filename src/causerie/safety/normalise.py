@@ -69,7 +69,7 @@ _LEET = str.maketrans(
         "+": "t",
     }
 )
-_LEET_ONE_AS_L = str.maketrans({"1": "l", "!": "l"})
+_LEET_ONE_AS_L = str.maketrans({"1": "l"})
 # Punctuation that ends or opens a word rather than standing for a letter ("snap!" is "snap").
 _EDGE_PUNCTUATION = "!?.,;:…)]}\"'«»“”‘’([{¿¡*~-_"
 _HAS_LETTER = re.compile(r"[^\W\d_]")
@@ -137,19 +137,40 @@ def light_form(text: str) -> str:
     return _SPACES.sub(" ", fold(text)).strip()
 
 
+_LEET_CHARS = frozenset("0134578 9@$€£!|+".replace(" ", ""))
+
+
 def _join_single_letters(tokens: list[str]) -> list[str]:
-    """Join runs of three or more one-character tokens: "s n a p" is "snap"."""
+    """Join runs of three or more one-character tokens: "s n a p" and "c 0 c @" are words.
+
+    A lone leet character ("@", "0") is kept only to be joined; alone it is punctuation or a
+    number and stays what it is.
+    """
     out: list[str] = []
     run: list[str] = []
+
+    def end_run() -> None:
+        if len(run) >= 3 and any(_HAS_LETTER.match(c) for c in run):
+            out.append("".join(run).translate(_LEET))
+        else:
+            out.extend(c for c in run if c.isalnum())
+        run.clear()
+
     for token in tokens:
-        if len(token) == 1:
+        # "tt" in "c u n tt" is one letter repeated, like the rest of the run.
+        if len(token) == 1 or (len(token) <= 4 and token == token[0] * len(token)):
             run.append(token)
             continue
-        out.extend(["".join(run)] if len(run) >= 3 else run)
-        run.clear()
+        end_run()
         out.append(token)
-    out.extend(["".join(run)] if len(run) >= 3 else run)
+    end_run()
     return out
+
+
+def _pieces(chunk: str) -> list[str]:
+    if len(chunk) == 1 and chunk in _LEET_CHARS:
+        return [chunk]
+    return _NOT_WORD.sub(" ", chunk).split()
 
 
 def _word_views(light: str) -> tuple[str, str | None, str | None]:
@@ -163,24 +184,18 @@ def _word_views(light: str) -> tuple[str, str | None, str | None]:
         chunk = chunk.strip(_EDGE_PUNCTUATION)
         if not chunk:
             continue
-        if _HAS_LETTER.search(chunk):
-            if "1" in chunk or "!" in chunk:
+        with_l_chunk: str | None = None
+        if len(chunk) > 1 and _HAS_LETTER.search(chunk):
+            if "1" in chunk:
                 has_one = True
                 with_l_chunk = chunk.translate(_LEET_ONE_AS_L).translate(_LEET)
-            else:
-                with_l_chunk = None
             chunk = chunk.translate(_LEET)
-        else:
-            with_l_chunk = None
-        pieces = _NOT_WORD.sub(" ", chunk).split()
+        pieces = _pieces(chunk)
         spaced.extend(pieces)
         if len(pieces) > 1:
             differs_glued = True
         glued.append("".join(pieces))
-        if with_l_chunk is not None:
-            with_l.extend(_NOT_WORD.sub(" ", with_l_chunk).split())
-        else:
-            with_l.extend(pieces)
+        with_l.extend(_pieces(with_l_chunk) if with_l_chunk is not None else pieces)
     words = " ".join(_join_single_letters(spaced))
     glued_view = " ".join(_join_single_letters(glued)) if differs_glued else None
     with_l_view = " ".join(_join_single_letters(with_l)) if has_one else None

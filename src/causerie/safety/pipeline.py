@@ -184,7 +184,9 @@ class Decision:
     context: Context
     normalised: str
     hits: tuple[Hit, ...]
+    # Scores with the conversation's weight, and those of the text alone (what is remembered).
     scores: dict[Category, float]
+    own_scores: dict[Category, float]
     action: Action
     category: Category | None
     escalate: bool
@@ -325,12 +327,17 @@ class SafetyPipeline:
 
         if self.model is not None:
             scores = await self._model_stage(text, scores, stages)
+        own_scores = dict(scores)
 
         mark = time.perf_counter()
-        reasons: list[str] = []
+        reasons: list[str] = [r for r in stages[-1].reasons if r.startswith("model.")]
         if context.conversation is not None:
             risk = self.memory.risk(context.author_key, context.conversation, scores, now)
             for category, score in risk.items():
+                # The past raises a signal the message carries; it does not make a harmless
+                # message harmful (an author blocked earlier may still say "pardon").
+                if own_scores.get(category, 0.0) <= 0:
+                    continue
                 if score > scores.get(category, 0.0) + 1e-9:
                     scores[category] = round(score, 4)
                     reasons.append(f"conversation.{category.value}")
@@ -340,7 +347,11 @@ class SafetyPipeline:
             if repeats >= self.policy.conversation.repeat_count:
                 scores[Category.SPAM] = max(scores.get(Category.SPAM, 0.0), 0.85)
                 reasons.append(f"spam.repeated_{repeats}")
-        stages.append(StageResult("conversation", _ms(mark), {}, tuple(reasons)))
+        stages.append(
+            StageResult(
+                "conversation", _ms(mark), {}, tuple(r for r in reasons if "model." not in r)
+            )
+        )
 
         mark = time.perf_counter()
         outcome = self.policy.decide(scores, context.audience, context.kind)
@@ -377,6 +388,7 @@ class SafetyPipeline:
             normalised=normalised.words,
             hits=tuple(hits),
             scores=scores,
+            own_scores=own_scores,
             action=action,
             category=outcome.category,
             escalate=outcome.escalate,
@@ -464,6 +476,7 @@ class SafetyPipeline:
             normalised=normalised,
             hits=(),
             scores={},
+            own_scores={},
             action=action,
             category=None,
             escalate=False,
@@ -489,7 +502,7 @@ class SafetyPipeline:
         context = decision.context
         now = decision.at
         if context.conversation is not None:
-            self.memory.remember(context.author_key, context.conversation, decision.scores, now)
+            self.memory.remember(context.author_key, context.conversation, decision.own_scores, now)
         sanction: SanctionRow | None = None
         if decision.action in (Action.MUTE, Action.BAN):
             kind = decision.action.label

@@ -1,0 +1,163 @@
+"""Safety fixtures: a pipeline on a migrated database (SQLite and PostgreSQL), a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from causerie.chat.hooks import Author, Subject
+from causerie.protocol.identity import age_band, nickname_key
+from causerie.safety.pipeline import SafetyPipeline
+from causerie.settings import SafetySettings
+from causerie.store.database import create_engine, migrate
+from causerie.store.presence import OnlineSession
+from causerie.store.rooms import RoomRow
+from causerie.store.safety import (
+    SafetyStore,
+    safety_decisions,
+    safety_escalations,
+    safety_sanctions,
+    safety_strikes,
+)
+from tests.conftest import POSTGRES_URL
+
+
+def _off_loop(function: Callable[..., object], *args: object) -> None:
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(function, *args).result()
+
+
+@pytest.fixture(scope="session")
+def safety_sqlite(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path: Path = tmp_path_factory.mktemp("safety") / "causerie.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    _off_loop(migrate, url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def safety_postgresql() -> Iterator[str]:
+    import asyncpg
+
+    schema = f"t_{secrets.token_hex(6)}"
+    dsn = POSTGRES_URL.replace("postgresql+asyncpg", "postgresql")
+
+    def run(sql: str) -> None:
+        async def go() -> None:
+            conn = await asyncpg.connect(dsn)
+            try:
+                await conn.execute(sql)
+            finally:
+                await conn.close()
+
+        _off_loop(asyncio.run, go())
+
+    run(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    url = f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    _off_loop(migrate, url)
+    yield url
+    run(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def safety_engine(request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
+    """A migrated database with the safety tables empty."""
+    url = str(request.getfixturevalue(f"safety_{request.param}"))
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        for table in (safety_decisions, safety_escalations, safety_strikes, safety_sanctions):
+            await conn.execute(delete(table))
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@dataclass
+class FakeClock:
+    now: float = 1_750_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(safety_engine: AsyncEngine) -> SafetyStore:
+    return SafetyStore(safety_engine)
+
+
+@pytest.fixture
+def pipeline(store: SafetyStore, clock: FakeClock) -> SafetyPipeline:
+    return SafetyPipeline.from_settings(
+        SafetySettings(model=False), store=store, clock=clock, with_model=False
+    )
+
+
+@pytest.fixture
+def rules_only() -> SafetyPipeline:
+    """A pipeline with no database and no model: the pure decision path."""
+    return SafetyPipeline.from_settings(SafetySettings(model=False), with_model=False)
+
+
+def author(nickname: str = "Camille", age: int = 30) -> Author:
+    return Author(
+        session_id=f"s-{nickname}",
+        nickname=nickname,
+        key=nickname_key(nickname),
+        age=age,
+        band=age_band(age),
+    )
+
+
+def room(audience: str = "all", room_id: str = "general") -> RoomRow:
+    return RoomRow(
+        id=room_id,
+        name=room_id.title(),
+        name_key=room_id,
+        kind="themed",
+        audience=audience,
+        region_code="",
+        topic="",
+        host_key=None,
+        position=0,
+    )
+
+
+def online(nickname: str, age: int) -> OnlineSession:
+    return OnlineSession(
+        id=f"s-{nickname}",
+        nickname=nickname,
+        nickname_key=nickname_key(nickname),
+        age=age,
+        gender="woman",
+        department="75",
+        region_code="11",
+        node_id="n",
+    )
+
+
+def say(text: str, *, by: Author | None = None, audience: str = "all") -> Subject:
+    return Subject(kind="message", text=text, author=by or author(), room=room(audience))
+
+
+def private(text: str, *, by: Author | None = None, to_age: int = 30) -> Subject:
+    return Subject(
+        kind="private", text=text, author=by or author(), recipient=online("Dominique", to_age)
+    )
