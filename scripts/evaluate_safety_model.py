@@ -41,8 +41,10 @@ def machine() -> str:
                 break
     except OSError:
         pass
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (
-        f"{cpu}, nproc={os.cpu_count()}, Python {platform.python_version()}, numpy {np.__version__}"
+        f"{cpu}, nproc={os.cpu_count()}, Python {platform.python_version()}, "
+        f"numpy {np.__version__}, load average {load}"
     )
 
 
@@ -109,7 +111,7 @@ def timed(call: object, rounds: int) -> list[float]:
 
 def latency_line(label: str, samples: Sequence[float], per: int = 1) -> None:
     print(
-        f"| {label} | {len(samples)} | {percentile(samples, 50):.3f} | "
+        f"| {label} | {len(samples)} | {min(samples):.3f} | {percentile(samples, 50):.3f} | "
         f"{percentile(samples, 99):.3f} | {max(samples):.3f} | "
         f"{per * 1000 / statistics.mean(samples):,.0f} |"
     )
@@ -140,8 +142,8 @@ def latency(model: LinearNgramModel, examples: Sequence[Example], rounds: int) -
     texts = [e.text for e in examples]
     rng = random.Random(7)
     model.score_batch(texts)  # warm caches
-    print("| measurement | calls | p50 ms | p99 ms | max ms | texts/s |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| measurement | calls | min ms | p50 ms | p99 ms | max ms | texts/s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     singles = [rng.choice(texts) for _ in range(rounds)]
     iterator = iter(singles)
     latency_line(
@@ -194,6 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Evaluation set: {args.data.relative_to(ROOT)} ({len(examples)} texts)\n")
     quality(model, examples, args.errors)
     if not args.no_latency:
+        print(f"\nLatency (machine: {machine()})")
         print()
         gc.collect()
         latency(model, examples, args.rounds)
