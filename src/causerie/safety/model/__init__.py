@@ -24,8 +24,12 @@ WEIGHTS_FILE = "weights.npz"
 class TextModel(Protocol):
     """What the policy engine needs from a model: synchronous, CPU, one dict per text."""
 
-    name: str
-    version: str
+    # Read-only properties, so that frozen dataclasses and plain attributes both satisfy it.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
 
     def score_batch(self, texts: Sequence[str]) -> list[dict[Category, float]]:
         """A probability in [0, 1] for every ``Category``, for each text, in order."""
