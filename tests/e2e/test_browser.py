@@ -207,6 +207,8 @@ async def test_a_minor_is_told_why_private_chats_and_adult_rooms_are_closed(
     await adult.get_by_test_id("composer-input").press("Enter")
     await teen.locator('[data-testid=message][data-sender="Marc"] .sender').click()
     await teen.get_by_test_id("composer-input").fill("Salut")
+    # Typing is enough for the page to learn, and say, that this chat cannot happen.
+    await expect(teen.get_by_test_id("system-line").last).to_contain_text("pour vous protéger")
     await teen.get_by_test_id("composer-input").press("Enter")
     await expect(teen.get_by_test_id("message-failed")).to_contain_text(
         "pour vous protéger, les adultes et les moins de 18 ans ne peuvent pas discuter en privé"

@@ -22,6 +22,14 @@ const TYPING_SHOWN_MS = 5_000;
 const TOAST_MS = 7_000;
 const RECONNECT_MAX_MS = 30_000;
 const DEVICE_KEY = "causerie.device";
+// Refusals that may pass if the same message is sent again a little later.
+const RETRYABLE = new Set([
+  "rate_limited_messages",
+  "rate_limited_conversations",
+  "rate_limited_frames",
+  "internal_error",
+  "shutting_down",
+]);
 // WebSocket close code the server uses when it ends a session on purpose (policy violation):
 // connecting again at once would only repeat it.
 const CLOSE_POLICY = 1008;
@@ -53,6 +61,7 @@ const state = {
   // Messages sent and not yet acknowledged, by ref.
   pendingRefs: new Map(),
   lastTypingSent: new Map(),
+  lastTypingConv: null,
   reconnecting: false,
   reconnectDelay: 1_000,
   reconnectTries: 0,
@@ -431,6 +440,7 @@ function newConv(key, kind) {
     pending: [],
     unread: 0,
     typing: new Map(),
+    typingRefused: false,
     draft: "",
   };
 }
@@ -688,7 +698,8 @@ function onMessageRefused(frame) {
     status.textContent = explain(frame);
     return;
   }
-  failMessage(el, explain(frame), conv, text);
+  const retryable = RETRYABLE.has(frame.code);
+  failMessage(el, explain(frame), retryable ? conv : null, retryable ? text : null);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -696,10 +707,11 @@ function onMessageRefused(frame) {
 
 function onComposerInput() {
   const conv = state.convs.get(state.active);
-  if (!conv || !byId("composer-input").value.trim()) return;
+  if (!conv || conv.typingRefused || !byId("composer-input").value.trim()) return;
   const now = Date.now();
   if (now - (state.lastTypingSent.get(conv.key) ?? 0) < TYPING_SEND_EVERY_MS) return;
   state.lastTypingSent.set(conv.key, now);
+  state.lastTypingConv = conv;
   send(conv.kind === "room" ? { type: "typing", room: conv.id } : { type: "typing", to: conv.nickname });
 }
 
@@ -712,6 +724,19 @@ function onTyping(frame) {
     setTimeout(() => stopTyping(conv, frame.sender), TYPING_SHOWN_MS),
   );
   if (conv.key === state.active) renderTyping();
+}
+
+/**
+ * A typing notice the server refused says early what a message would meet: a private chat that
+ * is not allowed is explained in the conversation before anything is sent, once.
+ */
+function onTypingRefused(frame) {
+  const conv = state.lastTypingConv;
+  if (!conv || conv.typingRefused) return;
+  conv.typingRefused = true;
+  if (frame.code === "conversation_forbidden" || frame.code === "conversation_frozen") {
+    appendToLog(conv, h("li", { class: "system warning", testid: "system-line", text: explain(frame) }));
+  }
 }
 
 function stopTyping(conv, nickname) {
@@ -887,6 +912,10 @@ function onError(frame) {
   state.lastServerErrorAt = Date.now();
   if (frame.ref && state.pendingRefs.has(frame.ref)) {
     onMessageRefused(frame);
+    return;
+  }
+  if (frame.frame === "typing") {
+    onTypingRefused(frame);
     return;
   }
   if (frame.code === "age_verification_required" && !isMinor()) {
