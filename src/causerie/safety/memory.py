@@ -145,7 +145,11 @@ class ConversationMemory:
     def remember(
         self, author: str, conversation: str, scores: dict[Category, float], now: float
     ) -> None:
-        kept = {c: s for c, s in scores.items() if c in self.policy.categories and s > 0}
+        kept = {
+            c: s
+            for c, s in scores.items()
+            if c in self.policy.categories and s >= self.policy.min_signal
+        }
         if not kept:
             return
         key = (author, conversation)

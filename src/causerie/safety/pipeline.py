@@ -336,7 +336,7 @@ class SafetyPipeline:
             for category, score in risk.items():
                 # The past raises a signal the message carries; it does not make a harmless
                 # message harmful (an author blocked earlier may still say "pardon").
-                if own_scores.get(category, 0.0) <= 0:
+                if own_scores.get(category, 0.0) < self.policy.conversation.min_signal:
                     continue
                 if score > scores.get(category, 0.0) + 1e-9:
                     scores[category] = round(score, 4)

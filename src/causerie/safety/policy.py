@@ -110,6 +110,9 @@ class ConversationPolicy:
     weight: float
     max_messages: int
     categories: frozenset[Category]
+    # Below this a message carries no signal of its own (a model's faint probabilities): the
+    # conversation neither raises it nor remembers it.
+    min_signal: float
     repeat_count: int
     repeat_window_seconds: float
 
@@ -261,6 +264,7 @@ def parse_policy(data: dict[str, Any], source: str) -> Policy:
         weight=_number(conv, "weight", where, 0.6),
         max_messages=int(_number(conv, "max_messages", where, 20)),
         categories=conv_categories,
+        min_signal=_number(conv, "min_signal", where, 0.2),
         repeat_count=int(_number(conv, "repeat_count", where, 3)),
         repeat_window_seconds=_number(conv, "repeat_window_seconds", where, 120),
     )
