@@ -44,14 +44,18 @@ _LEET = {
 _PUNCTUATION_LEET = "!|"
 _LEET_CLASS = "[" + re.escape("".join(c for c in _LEET if c not in _PUNCTUATION_LEET)) + "]"
 # A leet character touching a letter on either side (and chains of them: "1337" inside a word).
+# Runs are taken whole from their first character, so that a long run of digits costs one pass,
+# not one per starting position.
 _LEET_IN_WORD = re.compile(
-    rf"(?<=[a-z]){_LEET_CLASS}+|{_LEET_CLASS}+(?=[a-z])"
-    rf"|(?<=[a-z])[{re.escape(_PUNCTUATION_LEET)}]+(?=[a-z])"
+    rf"(?<=[a-z]){_LEET_CLASS}++|(?<!{_LEET_CLASS}){_LEET_CLASS}++(?=[a-z])"
+    rf"|(?<=[a-z])[{re.escape(_PUNCTUATION_LEET)}]++(?=[a-z])"
 )
+_SYMBOL_LETTERS = str.maketrans({"@": "a", "$": "s", "€": "e"})
 _APOSTROPHES = re.compile(r"['’‘`´ʼ]")
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
-# Three or more one-character tokens in a row: a word spelt out to dodge filters.
-_SPELT_OUT = re.compile(r"(?<![a-z0-9])(?:[a-z0-9] ){2,}[a-z0-9](?![a-z0-9])")
+# Three or more one-character tokens in a row (a letter may be doubled: "r d vv"): a word spelt
+# out to dodge filters.
+_SPELT_OUT = re.compile(r"(?<![a-z0-9])(?:([a-z0-9])\1?+ ){2,}([a-z0-9])\2?+(?![a-z0-9])")
 _REPEATED = re.compile(r"([a-z])\1{2,}")
 _SPACES = re.compile(r"\s+")
 
@@ -78,6 +82,9 @@ _NUMBER_WORD = re.compile(
     r"\b(" + "|".join(sorted(map(re.escape, _NUMBER_WORDS), key=len, reverse=True)) + r")\b"
 )
 
+# Every number word above contains one of these: most messages skip the substitution.
+_NUMBER_HINT = re.compile(r"ze|teen|twelve|eleven|dix")
+
 
 @dataclass(frozen=True, slots=True)
 class Forms:
@@ -100,11 +107,17 @@ def forms(text: str) -> Forms:
     """Every form of ``text`` the detector reads."""
     folded = _SPACES.sub(" ", _APOSTROPHES.sub(" ", fold(text))).strip()
     # Ages written in words, and symbols as spaces, so that "j'ai 14ans!" reads "j ai 14ans".
-    numbers = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1)], folded)
+    numbers = folded
+    if _NUMBER_HINT.search(folded):
+        numbers = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1)], folded)
     numbers = _SPACES.sub(" ", _NOT_WORD.sub(" ", numbers)).strip()
     unleeted = _LEET_IN_WORD.sub(_unleet, folded)
-    words = _SPACES.sub(" ", _NOT_WORD.sub(" ", unleeted)).strip()
+    # Symbols that only ever stand for letters in words ("s.n.@.p"): the words form keeps none.
+    words = unleeted.translate(_SYMBOL_LETTERS)
+    words = _SPACES.sub(" ", _NOT_WORD.sub(" ", words)).strip()
     words = _SPELT_OUT.sub(_join_spelt_out, words)
+    # Spelt out, "s.n.4.p" had no letter beside its "4"; joined, it has.
+    words = _LEET_IN_WORD.sub(_unleet, words)
     words = _REPEATED.sub(r"\1", words)
     return Forms(
         folded=folded,

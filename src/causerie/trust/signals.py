@@ -274,7 +274,7 @@ _PATTERNS: dict[Signal, re.Pattern[str]] = {
             r"(?:se|s|me|m|te|t|nous) (?:voir|rencontrer|retrouver|capter|rejoindre|croiser)\b",
             r"\b(?:se|s|te|me) (?:voir|rencontrer|retrouver) (?:en vrai|irl|ce soir|demain|samedi"
             r"|dimanche|apres les cours|apres l ecole)\b",
-            r"\brdv\b",
+            keyword("rdv"),
             r"\brendez vous\b",
             r"\bviens? (?:chez moi|me voir|me rejoindre|dans ma voiture)\b",
             r"\b(?:venir|passer|viens|passe|vais) te "
@@ -340,7 +340,7 @@ _PATTERNS: dict[Signal, re.Pattern[str]] = {
             r"|envoi\w*|envoy\w*|rechar\w*)(?: \w+){0,3} (?:argent|euros?|balles|cadeaux?"
             r"|recharges?|forfaits?|cartes? cadeaux?|robux|vbucks|v bucks|skins?|iphone|airpods"
             r"|sous|thunes?"
-            r"|fric|billets?|cash|\d+ e)\b",
+            r"|fric|billets?|cash|\d+ ?e)\b",
             r"\b(?:paysafe ?card|psc|cartes? cadeaux?|gift ?cards?|free robux|robux gratuits?"
             r"|free vbucks|vbucks gratuits?|argent facile|easy money|argent de poche)\b",
             r"\bi (?:ll|will|can|could) (?:buy|get|pay|send|give) (?:you|u)(?: \w+){0,3} "
@@ -362,9 +362,9 @@ _APP_ACCOUNT = re.compile(
 
 # -- contact details, links and images (on the ``folded`` form: digits and symbols kept) --------
 
-_PHONE_CANDIDATE = re.compile(r"(?:\+|00)?[\do](?:[\s.\-_/()]*[\do]){8,14}")
+_PHONE_CANDIDATE = re.compile(r"(?<![\do])(?:\+|00)?[\do](?:[\s.\-_/()]*[\do]){8,14}")
 _EMAIL = re.compile(
-    r"[a-z0-9._%+\-]+\s*(?:@|\(at\)|\[at\]|\{at\}| at | arobase )\s*[a-z0-9\-]+"
+    r"(?<![a-z0-9._%+\-])[a-z0-9._%+\-]++\s*(?:@|\(at\)|\[at\]|\{at\}| at | arobase )\s*[a-z0-9\-]+"
     r"\s*(?:\.|\(dot\)|\[dot\]|\{dot\}| dot | point )\s*(?:com|fr|net|org|io|me|eu|be|ch|ca|info)\b"
 )
 _MAIL_PROVIDER = re.compile(
