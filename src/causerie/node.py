@@ -55,6 +55,8 @@ class Node:
         # Lawful retention: traffic records go to their own encrypted database (docs/legal.md).
         self.legal = LegalNode(settings, messages=self.messages, clock=clock)
         self.chat.traffic = self.legal.traffic
+        # Escalations of the minors fence seal their triggering attempt as evidence.
+        self.chat.fence.evidence = self.legal.service.evidence
         self.safety: SafetyPipeline | None = None
         if settings.safety.enabled:
             self.safety = SafetyPipeline.from_settings(

@@ -94,6 +94,8 @@ async def test_what_an_adult_may_not_send_where_minors_read(fenced: RunningServe
             "Marc",
             "musique",
         )
+        # The attempt that opened it is sealed in the evidence locker too.
+        assert escalation.evidence_ref == f"trust-escalation-{escalation.id}"
 
 
 async def test_adults_only_rooms_need_proof_of_age(

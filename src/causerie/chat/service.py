@@ -460,7 +460,9 @@ class ChatService:
             Subject(kind="message", text=text, author=_author(session), room=room)
         )
         await self._enforce(session, verdict)
-        if minors_may_read(room.audience) and never_to_minor(verdict.labels):
+        # Whatever the pipeline's tuning: what it labels sexual, or would only blur for adults,
+        # does not go where a minor reads.
+        if minors_may_read(room.audience) and (verdict.blurred or never_to_minor(verdict.labels)):
             raise ChatError(ErrorCode.CONTENT_BLOCKED, Say.NOT_FOR_MINORS)
         now = self.clock()
         deliver_text = verdict.text if verdict.text is not None else text
@@ -525,7 +527,7 @@ class ChatService:
             Subject(kind="private", text=text, author=_author(session), recipient=recipient)
         )
         await self._enforce(session, verdict)
-        if is_minor(recipient_band) and never_to_minor(verdict.labels):
+        if is_minor(recipient_band) and (verdict.blurred or never_to_minor(verdict.labels)):
             raise ChatError(ErrorCode.CONTENT_BLOCKED, Say.NOT_FOR_MINORS)
         now = self.clock()
         deliver_text = verdict.text if verdict.text is not None else text
