@@ -33,6 +33,7 @@ from causerie.errors import ErrorCode
 from causerie.protocol import frames as f
 from causerie.protocol.frames import (
     Ack,
+    BandChanged,
     Error,
     Joined,
     Left,
@@ -51,6 +52,7 @@ from causerie.protocol.frames import (
 
 __all__ = [
     "Ack",
+    "BandChanged",
     "Client",
     "ClientError",
     "ConnectionLost",
@@ -217,8 +219,24 @@ class Client:
 
     # -- requests --------------------------------------------------------------------------------
 
-    async def enter(self, nickname: str, age: int, gender: str, postal_code: str) -> Welcome:
-        frame = f.Enter(nickname=nickname, age=age, gender=gender, postal_code=postal_code)
+    async def enter(
+        self,
+        nickname: str,
+        age: int,
+        gender: str,
+        postal_code: str,
+        *,
+        device: str | None = None,
+        age_token: str | None = None,
+    ) -> Welcome:
+        frame = f.Enter(
+            nickname=nickname,
+            age=age,
+            gender=gender,
+            postal_code=postal_code,
+            device=device,
+            age_token=age_token,
+        )
         (self.welcome,) = await self._request(frame, (Welcome,))
         return self.welcome
 
@@ -274,6 +292,10 @@ class Client:
     async def set_topic(self, room: str, topic: str) -> Topic:
         (reply,) = await self._request(f.SetTopic(room=room, topic=topic), (Topic,))
         return reply
+
+    async def verify_age(self, token: str) -> None:
+        """Hand over an age verification token proving "over 18"; ClientError if refused."""
+        await self._request(f.VerifyAge(token=token, ref=str(next(self._refs))), (f.AgeVerified,))
 
     async def ping(self) -> None:
         await self._request(f.Ping(), (f.Pong,))

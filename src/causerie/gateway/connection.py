@@ -162,3 +162,5 @@ class Connection:
                 self.reply(await service.create_room(local, name, topic))
             case f.SetTopic(room=room, topic=topic):
                 self.reply(await service.set_topic(local, room, topic))
+            case f.VerifyAge(token=token, ref=ref):
+                self.reply(await service.verify_age(local, token, ref))
