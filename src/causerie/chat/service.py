@@ -474,9 +474,7 @@ class ChatService:
             created_at=now,
             expires_at=now + self._visible_seconds,
         )
-        await self.traffic.content_created(
-            session.id, session.nickname, f"m{message_id}", peer, now
-        )
+        await self._record_content(session, message_id, peer, now)
         if verdict.stored is not None:
             await verdict.stored(f"m{message_id}")
         frame = f.RoomMessage(
@@ -540,9 +538,7 @@ class ChatService:
             created_at=now,
             expires_at=now + self._visible_seconds,
         )
-        await self.traffic.content_created(
-            session.id, session.nickname, f"m{message_id}", peer, now
-        )
+        await self._record_content(session, message_id, peer, now)
         if verdict.stored is not None:
             await verdict.stored(f"m{message_id}")
         frame = f.PrivateMessage(
@@ -634,6 +630,22 @@ class ChatService:
                 )
             )
         )
+
+    async def _record_content(
+        self, session: LocalSession, message_id: int, peer: Peer, now: float
+    ) -> None:
+        """Keep the lawful traffic record of a stored message, or take the message back.
+
+        A message is acknowledged only with its traffic record: if that record cannot be
+        written, the message is deleted again so that nobody sees it in history either.
+        """
+        try:
+            await self.traffic.content_created(
+                session.id, session.nickname, f"m{message_id}", peer, now
+            )
+        except BaseException:
+            await self.messages.discard(message_id)
+            raise
 
     async def _enforce(self, session: LocalSession, verdict: Verdict) -> None:
         """Refuse what the screen refused; close the author's connection if it says so."""

@@ -126,6 +126,11 @@ class MessageStore:
             preceding.reverse()
             return [*preceding, subject, *(StoredMessage(**r._mapping) for r in later)]
 
+    async def discard(self, message_id: int) -> None:
+        """Delete one message that must not stay (its delivery could not be completed)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(messages).where(messages.c.id == message_id))
+
     async def purge_expired(self, now: float) -> int:
         async with self.engine.begin() as conn:
             result = await conn.execute(delete(messages).where(messages.c.expires_at <= now))
