@@ -69,12 +69,14 @@ _LEET = str.maketrans(
         "+": "t",
     }
 )
-_LEET_ONE_AS_L = str.maketrans({"1": "l"})
+# The same, reading "1" as "l" ("ki11" is "kill" as much as "kiii").
+_LEET_ONE_AND_REST = {**_LEET, ord("1"): "l"}
 # Punctuation that ends or opens a word rather than standing for a letter ("snap!" is "snap").
 _EDGE_PUNCTUATION = "!?.,;:…)]}\"'«»“”‘’([{¿¡*~-_"
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 _NOT_WORD = re.compile(r"[\W_]+")
 _RUNS = re.compile(r"(.)\1*", re.DOTALL)
+_REPEATED = re.compile(r"(.)\1+", re.DOTALL)
 _SPACES = re.compile(r"\s+")
 
 
@@ -102,16 +104,29 @@ class _Cleaner(dict[int, str | None]):
 _CLEANER = _Cleaner()
 
 
-@dataclass(frozen=True, slots=True)
 class Squeezed:
     """A normalised view with every run of a repeated character kept once.
 
     ``text`` is padded with spaces so that a word always has a space on each side; ``runs[i]`` is
-    how many times ``text[i]`` was repeated in the view.
+    how many times ``text[i]`` was repeated in the view. Runs are counted only when a term with
+    a doubled letter needs them: most texts and most terms have none.
     """
 
-    text: str
-    runs: tuple[int, ...]
+    __slots__ = ("_runs", "_view", "text")
+
+    def __init__(self, view: str) -> None:
+        self._view = f" {view} "
+        self.text = _REPEATED.sub(r"\1", self._view)
+        self._runs: tuple[int, ...] | None = None
+
+    @property
+    def runs(self) -> tuple[int, ...]:
+        if self._runs is None:
+            self._runs = tuple(m.end() - m.start() for m in _RUNS.finditer(self._view))
+        return self._runs
+
+    def __repr__(self) -> str:
+        return f"Squeezed({self.text!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,13 +138,7 @@ class Normalised:
 
 
 def squeeze(view: str) -> Squeezed:
-    padded = f" {view} "
-    letters: list[str] = []
-    runs: list[int] = []
-    for match in _RUNS.finditer(padded):
-        letters.append(match.group(1))
-        runs.append(match.end() - match.start())
-    return Squeezed("".join(letters), tuple(runs))
+    return Squeezed(view)
 
 
 def light_form(text: str) -> str:
@@ -167,39 +176,55 @@ def _join_single_letters(tokens: list[str]) -> list[str]:
     return out
 
 
-def _pieces(chunk: str) -> list[str]:
-    if len(chunk) == 1 and chunk in _LEET_CHARS:
-        return [chunk]
-    return _NOT_WORD.sub(" ", chunk).split()
+# Leading or trailing punctuation of a word; it separates, it does not stand for a letter.
+_EDGE_CLASS = "[" + re.escape(_EDGE_PUNCTUATION) + "]"
+# Each alternative starts only where a run of edge punctuation starts: linear on any input.
+_EDGES = re.compile(f"(?:(?<=\\s)|^){_EDGE_CLASS}+|(?<!{_EDGE_CLASS}){_EDGE_CLASS}+(?=\\s|$)")
+# A word holding a leet character; only these go through the leet table.
+# Anchored at a word's start, with disjoint classes, so that a long word is scanned once.
+_LEET_WORD = re.compile(r"(?<!\S)[^\s0-9@$€£!|+]*[0-9@$€£!|+]\S*")
+# Three or more short tokens in a row (one character, or one character repeated): "s n a p".
+_SHORT_RUN = re.compile(r"(?:(?<!\S)(\S)\1{0,3}(?!\S)\s+){2,}(?<!\S)(\S)\2{0,3}(?!\S)")
+# Punctuation that separates; a leet character may still be a letter of a spelt-out word.
+_SEPARATORS = re.compile(r"(?:[^\w\s@$€£!|+]|_)+")
+# Punctuation between two letters or digits ("sn.ap"), apostrophes aside ("j'ai" stays two words).
+_INNER = re.compile(r"(?<=[^\W_])(?:[^\w\s'’]|_)+(?=[^\W_])")
+
+
+def _leet_words(text: str, table: dict[int, str]) -> str:
+    def read(match: re.Match[str]) -> str:
+        word = match.group(0)
+        if len(word) > 1 and _HAS_LETTER.search(word):
+            return word.translate(table)
+        return word
+
+    return _LEET_WORD.sub(read, text)
+
+
+def _words(text: str) -> str:
+    """Words of a leet-read text: runs of short tokens joined, punctuation made spaces."""
+    text = _SEPARATORS.sub(" ", text)
+    if _SHORT_RUN.search(text):
+        tokens: list[str] = []
+        for chunk in text.split():
+            if len(chunk) == 1 and chunk in _LEET_CHARS:
+                tokens.append(chunk)
+            else:
+                tokens.extend(_NOT_WORD.sub(" ", chunk).split())
+        return " ".join(_join_single_letters(tokens))
+    return " ".join(_NOT_WORD.sub(" ", text).split())
 
 
 def _word_views(light: str) -> tuple[str, str | None, str | None]:
-    """``words``, the glued variant (or None if the same) and the "1 as l" variant (or None)."""
-    spaced: list[str] = []
-    glued: list[str] = []
-    with_l: list[str] = []
-    differs_glued = False
-    has_one = False
-    for chunk in light.split(" "):
-        chunk = chunk.strip(_EDGE_PUNCTUATION)
-        if not chunk:
-            continue
-        with_l_chunk: str | None = None
-        if len(chunk) > 1 and _HAS_LETTER.search(chunk):
-            if "1" in chunk:
-                has_one = True
-                with_l_chunk = chunk.translate(_LEET_ONE_AS_L).translate(_LEET)
-            chunk = chunk.translate(_LEET)
-        pieces = _pieces(chunk)
-        spaced.extend(pieces)
-        if len(pieces) > 1:
-            differs_glued = True
-        glued.append("".join(pieces))
-        with_l.extend(_pieces(with_l_chunk) if with_l_chunk is not None else pieces)
-    words = " ".join(_join_single_letters(spaced))
-    glued_view = " ".join(_join_single_letters(glued)) if differs_glued else None
-    with_l_view = " ".join(_join_single_letters(with_l)) if has_one else None
-    return words, glued_view, with_l_view
+    """``words``, the glued variant (or None) and the "1 as l" variant (or None)."""
+    bare = _EDGES.sub(" ", light)
+    leet = _leet_words(bare, _LEET)
+    words = _words(leet)
+    glued = _words(_INNER.sub("", leet)) if _INNER.search(leet) else None
+    with_l = None
+    if "1" in leet and leet != bare:
+        with_l = _words(_leet_words(bare, _LEET_ONE_AND_REST))
+    return words, glued, with_l
 
 
 def normalise(text: str) -> Normalised:
