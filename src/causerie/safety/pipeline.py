@@ -417,7 +417,10 @@ class SafetyPipeline:
             stages.append(StageResult("model", _ms(mark), {}, ("model.error",)))
             return scores
         weight = self.policy.model_weight
-        weighted = {c: round(p * weight, 4) for c, p in probabilities.items() if p * weight > 0}
+        # Below 0.01 a probability is noise: it is neither a score nor worth recording.
+        weighted = {
+            c: round(p * weight, 4) for c, p in probabilities.items() if p * weight >= 0.01
+        }
         reasons = []
         combined = dict(scores)
         for category, score in weighted.items():
