@@ -55,10 +55,15 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         print(f"causerie: {exc}", file=sys.stderr)
         return 2
-    # The same context the server derives: a private message reaches "teens" when a minor is in it.
+    # The same context the server derives from the author's band (see pipeline.context_of).
+    minor = args.band != "18+"
     audience = args.audience
-    if args.band != "18+" and args.kind == "private":
+    if args.kind == "private" and minor:
         audience = "teens"
+    elif args.kind == "room_name":
+        audience = "teens" if minor else "adults"
+    elif args.kind == "nickname":
+        audience = "teens" if minor else "all"
     context = Context(kind=args.kind, audience=audience, author_key="cli", author_band=args.band)
     decision = asyncio.run(pipeline.evaluate(args.text, context))
     if args.json:
