@@ -102,6 +102,7 @@ def message_frame(message: StoredMessage) -> f.RoomMessage:
         sender=message.sender_nickname,
         text=message.text,
         at=message.created_at,
+        blurred=message.blurred,
     )
 
 
@@ -471,6 +472,7 @@ class ChatService:
             sender_session=session.id,
             sender_nickname=session.nickname,
             text=deliver_text,
+            blurred=verdict.blurred,
             created_at=now,
             expires_at=now + self._visible_seconds,
         )
@@ -535,6 +537,7 @@ class ChatService:
             recipient_session=recipient.id,
             recipient_nickname=recipient.nickname,
             text=deliver_text,
+            blurred=verdict.blurred,
             created_at=now,
             expires_at=now + self._visible_seconds,
         )

@@ -25,6 +25,7 @@ class StoredMessage:
     recipient_nickname: str | None
     text: str
     created_at: float
+    blurred: bool = False
 
 
 _COLUMNS = (
@@ -36,6 +37,7 @@ _COLUMNS = (
     messages.c.recipient_nickname,
     messages.c.text,
     messages.c.created_at,
+    messages.c.blurred,
 )
 
 
@@ -54,6 +56,7 @@ class MessageStore:
         room_id: str | None = None,
         recipient_session: str | None = None,
         recipient_nickname: str | None = None,
+        blurred: bool = False,
     ) -> int:
         """Store a message durably and return its id; the caller acknowledges only after this."""
         async with self.engine.begin() as conn:
@@ -66,6 +69,7 @@ class MessageStore:
                     recipient_session=recipient_session,
                     recipient_nickname=recipient_nickname,
                     text=text,
+                    blurred=blurred,
                     created_at=created_at,
                     expires_at=expires_at,
                 )

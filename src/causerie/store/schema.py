@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Double,
     ForeignKey,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData(
@@ -93,6 +95,8 @@ messages = Table(
     Column("recipient_session", String(40), nullable=True),
     Column("recipient_nickname", String(40), nullable=True),
     Column("text", Text, nullable=False),
+    # Shown masked until the reader reveals it; kept so that history is masked too.
+    Column("blurred", Boolean, nullable=False, server_default=false()),
     Column("created_at", Double, nullable=False),
     Column("expires_at", Double, nullable=False, index=True),
     Index("ix_messages_room_created", "room_id", "created_at"),
