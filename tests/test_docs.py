@@ -39,3 +39,21 @@ def test_every_public_client_method_is_documented() -> None:
     }
     missing = {name for name in public if f"`{name}" not in text}
     assert not missing, f"client methods missing from docs/client.md: {sorted(missing)}"
+
+
+def test_every_setting_is_documented() -> None:
+    from causerie.settings import Settings
+
+    text = (DOCS / "configuration.md").read_text("utf-8")
+    missing = []
+    for section_name, section in Settings.model_fields.items():
+        section_text = text.split(f"## `[{section_name}]`", 1)
+        if len(section_text) < 2:
+            missing.append(f"[{section_name}]")
+            continue
+        body = section_text[1].split("\n## ", 1)[0]
+        model = section.annotation
+        for field in model.model_fields:  # type: ignore[union-attr]
+            if f"`{field}`" not in body:
+                missing.append(f"{section_name}.{field}")
+    assert not missing, f"settings missing from docs/configuration.md: {missing}"
