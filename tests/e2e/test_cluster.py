@@ -204,3 +204,38 @@ async def test_acknowledged_messages_survive_a_restart(
         (joined,) = await reader.join("general")
         kept = {message.id for message in joined.history}
         assert set(acknowledged) <= kept, f"lost: {sorted(set(acknowledged) - kept)}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="node.py _heartbeat_loop removes a silent node's chatters from presence but publishes "
+    "no member_left for the rooms they were in, so rooms keep showing them until rejoined",
+)
+async def test_rooms_hear_that_a_silent_nodes_chatters_left(
+    make_settings: Callable[..., Settings],
+) -> None:
+    async with run_server(make_settings(server={"heartbeat_seconds": 0.1})) as node_a:
+        presence = node_a.node.presence
+        await presence.register_node("crashed", 0.0)
+        ghost = OnlineSession(
+            id="ghost-session",
+            nickname="Ghost",
+            nickname_key="ghost",
+            age=30,
+            gender="man",
+            department="75",
+            region_code="11",
+            node_id="crashed",
+        )
+        async with node_a.client() as alice:
+            await alice.enter("Alice", 30, "woman", "75011")
+            # Re-registered until Alice is in the room with the ghost, in case a heartbeat
+            # cleared it meanwhile.
+            await presence.heartbeat("crashed", node_a.node.clock())
+            await presence.add_session(ghost, 0.0)
+            await presence.join(ghost.id, ["general"], 0.0)
+            (joined,) = await alice.join("general")
+            assert "Ghost" in {p.nickname for p in joined.members}
+            await presence.heartbeat("crashed", 0.0)
+            departure = await alice.next_event(MemberLeft, within=3)
+            assert departure.nickname == "Ghost"

@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from causerie.errors import ErrorCode
@@ -201,6 +201,7 @@ def _placeholder(hint: Any) -> Any:
     return "general"
 
 
+@settings(deadline=None)  # a loaded CI machine must not turn slowness into failure
 @given(any_client_frame)
 def test_client_frames_round_trip(frame: Any) -> None:
     data = msgspec.json.encode(frame)
@@ -209,6 +210,7 @@ def test_client_frames_round_trip(frame: Any) -> None:
     assert decode_client_frame(data.decode(), LIMIT) == frame
 
 
+@settings(deadline=None)  # a loaded CI machine must not turn slowness into failure
 @given(any_server_frame)
 def test_server_frames_round_trip_through_the_client_decoder(frame: Any) -> None:
     assume(_json_safe(msgspec.to_builtins(frame)))
@@ -261,21 +263,25 @@ def _decode_or_reject(data: str | bytes) -> None:
         assert isinstance(frame, CLIENT_FRAMES)
 
 
+@settings(deadline=None)  # a loaded CI machine must not turn slowness into failure
 @given(st.binary(max_size=512))
 def test_arbitrary_bytes_are_decoded_or_rejected(data: bytes) -> None:
     _decode_or_reject(data)
 
 
+@settings(deadline=None)  # a loaded CI machine must not turn slowness into failure
 @given(st.text(max_size=512))
 def test_arbitrary_text_is_decoded_or_rejected(data: str) -> None:
     _decode_or_reject(data)
 
 
+@settings(deadline=None)  # a loaded CI machine must not turn slowness into failure
 @given(json_values)
 def test_arbitrary_json_is_decoded_or_rejected(value: Any) -> None:
     _decode_or_reject(msgspec.json.encode(value))
 
 
+@settings(deadline=None)  # a loaded CI machine must not turn slowness into failure
 @given(frame_like)
 def test_frames_with_arbitrary_fields_are_decoded_or_rejected(value: dict[str, Any]) -> None:
     _decode_or_reject(msgspec.json.encode(value))
