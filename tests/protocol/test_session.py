@@ -231,6 +231,11 @@ def test_joins_cost_one_token_per_room(clock: Clock) -> None:
     assert isinstance(session.receive_text(join("f")), f.Join)
 
 
+def test_a_room_named_twice_costs_once(clock: Clock) -> None:
+    session = entered(clock, joins_burst=2)
+    assert isinstance(session.receive_text(join("a", "a", "a", "b")), f.Join)
+
+
 def test_joining_more_rooms_than_the_burst_can_never_succeed(clock: Clock) -> None:
     session = entered(clock, joins_burst=3)
     refusal = error(session.receive_text(join("a", "b", "c", "d")))
@@ -269,6 +274,16 @@ def test_only_new_partners_cost_a_conversation(clock: Clock) -> None:
     assert isinstance(session.receive_text(private("Bob")), f.SendPrivate)
     clock.advance(10)
     assert isinstance(session.receive_text(private("Dave")), f.SendPrivate)
+
+
+def test_a_refused_new_conversation_spends_no_message(clock: Clock) -> None:
+    session = entered(clock, conversations_burst=1, messages_burst=2)
+    assert isinstance(session.receive_text(private("Bob")), f.SendPrivate)
+    for _ in range(5):
+        assert error(session.receive_text(private("Carol"))).code == (
+            ErrorCode.RATE_LIMITED_CONVERSATIONS
+        )
+    assert isinstance(session.receive_text(private("Bob")), f.SendPrivate)
 
 
 def test_a_forgotten_partner_costs_a_new_conversation(clock: Clock) -> None:

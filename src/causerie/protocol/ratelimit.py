@@ -29,3 +29,7 @@ class TokenBucket:
             self.tokens -= cost
             return 0.0
         return (cost - self.tokens) / self.rate
+
+    def give_back(self, cost: float = 1.0) -> None:
+        """Return tokens taken for an action that a later check refused after all."""
+        self.tokens = min(float(self.burst), self.tokens + cost)

@@ -127,6 +127,8 @@ class Session:
                 if key not in self._partners:
                     wait = self._conversations.take()
                     if wait:
+                        # Not sent, so it must not count against the message budget either.
+                        self._messages.give_back()
                         return _rate_limited(
                             ErrorCode.RATE_LIMITED_CONVERSATIONS,
                             "new conversations",
@@ -136,7 +138,8 @@ class Session:
                         )
                     self._partners.add(key)
         elif isinstance(frame, f.Join | f.CreateRoom):
-            cost = len(frame.rooms) if isinstance(frame, f.Join) else 1
+            # Naming a room twice joins it once, and costs once.
+            cost = len(set(frame.rooms)) if isinstance(frame, f.Join) else 1
             if isinstance(frame, f.Join) and not frame.rooms:
                 return f.Error(
                     code=ErrorCode.INVALID_FIELD,
