@@ -106,8 +106,9 @@ class Node:
                 now = self.clock()
                 await self.presence.heartbeat(self.node_id, now)
                 dead = await self.presence.remove_dead_nodes(now - 3 * period)
-                if dead:
-                    log.warning("removed silent nodes %s and their chatters", dead)
+                if dead.nodes:
+                    log.warning("removed silent nodes %s and their chatters", dead.nodes)
+                    await self.chat.announce_departures(dead.departures)
             except Exception:
                 log.exception("heartbeat failed")
 

@@ -206,11 +206,6 @@ async def test_acknowledged_messages_survive_a_restart(
         assert set(acknowledged) <= kept, f"lost: {sorted(set(acknowledged) - kept)}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="node.py _heartbeat_loop removes a silent node's chatters from presence but publishes "
-    "no member_left for the rooms they were in, so rooms keep showing them until rejoined",
-)
 async def test_rooms_hear_that_a_silent_nodes_chatters_left(
     make_settings: Callable[..., Settings],
 ) -> None:

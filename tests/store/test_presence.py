@@ -166,19 +166,24 @@ async def test_dead_nodes_are_removed_with_their_chatters_and_memberships(
         await presence.join(session.id, ["general"], 100.0)
     await presence.heartbeat("node-a", 200.0)
 
-    assert await presence.remove_dead_nodes(seen_before=150.0) == ["node-b"]
+    removal = await presence.remove_dead_nodes(seen_before=150.0)
+    assert removal.nodes == ["node-b"]
+    assert removal.departures == [("general", "Dead")]
     assert [p.nickname for p in await presence.people()] == ["Alive"]
     assert [m.nickname for m in await presence.members("general")] == ["Alive"]
     assert await presence.by_key("dead") is None
     # Its nickname is free again.
     await presence.add_session(chatter("Dead", node="node-a"), 201.0)
-    assert await presence.remove_dead_nodes(seen_before=150.0) == []
+    assert (await presence.remove_dead_nodes(seen_before=150.0)).nodes == []
 
 
 async def test_heartbeat_revives_a_node_that_was_presumed_dead(presence: PresenceStore) -> None:
-    assert sorted(await presence.remove_dead_nodes(seen_before=1_000.0)) == ["node-a", "node-b"]
+    assert sorted((await presence.remove_dead_nodes(seen_before=1_000.0)).nodes) == [
+        "node-a",
+        "node-b",
+    ]
     await presence.heartbeat("node-a", 1_001.0)
-    assert await presence.remove_dead_nodes(seen_before=1_000.0) == []
+    assert (await presence.remove_dead_nodes(seen_before=1_000.0)).nodes == []
 
 
 async def test_a_node_restarting_under_its_name_forgets_its_chatters(
@@ -201,4 +206,4 @@ async def test_a_node_stopping_takes_its_chatters_offline(presence: PresenceStor
     await presence.unregister_node("node-b")
     assert [p.nickname for p in await presence.people()] == ["Zoe"]
     assert await presence.counts() == {"general": 1}
-    assert await presence.remove_dead_nodes(seen_before=1_000.0) == ["node-a"]
+    assert (await presence.remove_dead_nodes(seen_before=1_000.0)).nodes == ["node-a"]

@@ -246,6 +246,11 @@ class ChatService:
         )
         return local, welcome
 
+    async def announce_departures(self, departures: list[tuple[str, str]]) -> None:
+        """Tell rooms that chatters of a node found dead are gone."""
+        for room, nickname in departures:
+            await self._publish(f.MemberLeft(room=room, nickname=nickname), room=room)
+
     async def exit(self, session: LocalSession) -> None:
         """Take a chatter offline and tell the rooms they were in."""
         self.hub.detach(session.id)

@@ -17,6 +17,14 @@ class NicknameTaken(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class DeadNodes:
+    """Nodes found silent and removed, with the (room, nickname) memberships they took along."""
+
+    nodes: list[str]
+    departures: list[tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
 class OnlineSession:
     id: str
     nickname: str
@@ -75,7 +83,7 @@ class PresenceStore:
             if result.rowcount == 0:
                 await conn.execute(insert(nodes).values(id=node_id, started_at=now, last_seen=now))
 
-    async def remove_dead_nodes(self, seen_before: float) -> list[str]:
+    async def remove_dead_nodes(self, seen_before: float) -> DeadNodes:
         """Forget nodes silent since ``seen_before`` and everyone who was connected to them."""
         async with self.engine.begin() as conn:
             dead = list(
@@ -83,7 +91,16 @@ class PresenceStore:
                 .scalars()
                 .all()
             )
+            departures: list[tuple[str, str]] = []
             if dead:
+                departures = [
+                    (room, nickname)
+                    for room, nickname in await conn.execute(
+                        select(room_members.c.room_id, online_sessions.c.nickname)
+                        .join(online_sessions, online_sessions.c.id == room_members.c.session_id)
+                        .where(online_sessions.c.node_id.in_(dead))
+                    )
+                ]
                 await conn.execute(
                     delete(room_members).where(
                         room_members.c.session_id.in_(
@@ -95,7 +112,7 @@ class PresenceStore:
                     delete(online_sessions).where(online_sessions.c.node_id.in_(dead))
                 )
                 await conn.execute(delete(nodes).where(nodes.c.id.in_(dead)))
-            return dead
+            return DeadNodes(nodes=dead, departures=departures)
 
     async def unregister_node(self, node_id: str) -> None:
         async with self.engine.begin() as conn:
