@@ -175,6 +175,8 @@ class Client:
             self._closed = lost
             if self._pending is not None and not self._pending.future.done():
                 self._pending.future.set_exception(lost)
+                # The requester may have given up already; do not report it as unhandled.
+                self._pending.future.add_done_callback(lambda future: future.exception())
             self._events.put_nowait(lost)
 
     def _route(self, frame: ServerFrame) -> None:
@@ -190,11 +192,18 @@ class Client:
                 return
         self._events.put_nowait(frame)
 
+    async def _transmit(self, data: str | bytes) -> None:
+        assert self._ws is not None
+        try:
+            await self._ws.send(data)
+        except ConnectionClosed:
+            raise ConnectionLost(self._ws.close_code, self._ws.close_reason or "") from None
+
     async def send_raw(self, data: str | bytes) -> None:
         """Send anything, valid or not (for tests of the server's handling of bad input)."""
         if self._ws is None:
             raise RuntimeError("not connected")
-        await self._ws.send(data)
+        await self._transmit(data)
 
     async def _request(
         self, frame: f.ClientFrame, replies: tuple[type[T], ...], count: int = 1
@@ -207,7 +216,7 @@ class Client:
             tag = str(type(frame).__struct_config__.tag)
             self._pending = _Pending(tag, replies, count)
             try:
-                await self._ws.send(_encoder.encode(frame).decode())
+                await self._transmit(_encoder.encode(frame).decode())
                 return await asyncio.wait_for(self._pending.future, self.timeout)
             finally:
                 self._pending = None
@@ -215,7 +224,7 @@ class Client:
     async def _send(self, frame: f.ClientFrame) -> None:
         if self._ws is None:
             raise RuntimeError("use 'async with Client(url)'")
-        await self._ws.send(_encoder.encode(frame).decode())
+        await self._transmit(_encoder.encode(frame).decode())
 
     # -- requests --------------------------------------------------------------------------------
 
