@@ -268,7 +268,12 @@ class ChatService:
     # -- rooms ---------------------------------------------------------------------------------
 
     async def list_rooms(self, session: LocalSession) -> f.RoomList:
-        counts = await self.presence.counts()
+        # Counts, like member lists, only include the chatter's own side of the age line: an
+        # adult does not learn how many minors sit in an all-ages room.
+        if is_minor(session.band):
+            counts = await self.presence.counts(max_age=17)
+        else:
+            counts = await self.presence.counts(min_age=18)
         rows = await self.rooms.all()
         # Teen rooms are not even listed to adults, nor adults-only rooms to minors.
         return f.RoomList(

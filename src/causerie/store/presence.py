@@ -278,7 +278,16 @@ class PresenceStore:
         async with self.engine.connect() as conn:
             return [_row(r) for r in await conn.execute(query)]
 
-    async def counts(self) -> dict[str, int]:
+    async def counts(
+        self, *, min_age: int | None = None, max_age: int | None = None
+    ) -> dict[str, int]:
+        """People per room, optionally only those whose age is within the bounds."""
         query = select(room_members.c.room_id, func.count()).group_by(room_members.c.room_id)
+        if min_age is not None or max_age is not None:
+            query = query.join(online_sessions, online_sessions.c.id == room_members.c.session_id)
+        if min_age is not None:
+            query = query.where(online_sessions.c.age >= min_age)
+        if max_age is not None:
+            query = query.where(online_sessions.c.age <= max_age)
         async with self.engine.connect() as conn:
             return {room: count for room, count in await conn.execute(query)}
