@@ -37,6 +37,25 @@ def _lookalikes() -> dict[int, str]:
     return table
 
 
+# Characters that stand for letters inside a word ("sn4p", "c0c@ine", "$nap"), shared by the
+# safety pipeline and the minors fence so that both read a disguised word the same way.
+LEET_LETTERS: dict[str, str] = {
+    "0": "o",
+    "1": "i",
+    "3": "e",
+    "4": "a",
+    "5": "s",
+    "7": "t",
+    "8": "b",
+    "9": "g",
+    "@": "a",
+    "$": "s",
+    "€": "e",
+    "!": "i",
+    "|": "l",
+}
+
+
 def strip_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))

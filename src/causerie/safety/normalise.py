@@ -25,7 +25,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from causerie.text import fold
+from causerie.text import LEET_LETTERS, fold
 
 # Emoji and enclosed letters that read as Latin letters and that NFKC leaves alone.
 _EMOJI_LETTERS: dict[int, str] = {
@@ -50,25 +50,7 @@ _EMOJI_LETTERS: dict[int, str] = {
 }
 
 # Characters read as letters inside a word that has at least one letter.
-_LEET = str.maketrans(
-    {
-        "0": "o",
-        "1": "i",
-        "3": "e",
-        "4": "a",
-        "5": "s",
-        "7": "t",
-        "8": "b",
-        "9": "g",
-        "@": "a",
-        "$": "s",
-        "€": "e",
-        "£": "l",
-        "!": "i",
-        "|": "l",
-        "+": "t",
-    }
-)
+_LEET = str.maketrans({**LEET_LETTERS, "£": "l", "+": "t"})
 # The same, reading "1" as "l" ("ki11" is "kill" as much as "kiii").
 _LEET_ONE_AND_REST = {**_LEET, ord("1"): "l"}
 # Punctuation that ends or opens a word rather than standing for a letter ("snap!" is "snap").

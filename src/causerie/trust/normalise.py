@@ -22,24 +22,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from causerie.text import fold
+from causerie.text import LEET_LETTERS, fold
 
 # Characters that stand for letters when they sit inside a word.
-_LEET = {
-    "0": "o",
-    "1": "i",
-    "3": "e",
-    "4": "a",
-    "5": "s",
-    "7": "t",
-    "8": "b",
-    "9": "g",
-    "@": "a",
-    "$": "s",
-    "€": "e",
-    "!": "i",
-    "|": "l",
-}
+_LEET = LEET_LETTERS
 # Punctuation that is also leet counts only between two letters: "salut!" is not "saluti".
 _PUNCTUATION_LEET = "!|"
 _LEET_CLASS = "[" + re.escape("".join(c for c in _LEET if c not in _PUNCTUATION_LEET)) + "]"
