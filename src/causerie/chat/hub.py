@@ -95,14 +95,23 @@ class Hub:
             if not members:
                 return
             exclude = envelope.exclude_session
-            count = 0
-            for session in members:
-                if session.id == exclude or (
-                    sender_key is not None and sender_key in session.ignored
-                ):
-                    continue
-                session.outbox.push(frame)
-                count += 1
+            if exclude is None and sender_key is not None:
+                # The common case, a room message, kept to one set lookup and one push per
+                # member: this loop runs once per member for every message of a busy room.
+                count = 0
+                for session in members:
+                    if sender_key not in session.ignored:
+                        session.outbox.push(frame)
+                        count += 1
+            else:
+                count = 0
+                for session in members:
+                    if session.id == exclude or (
+                        sender_key is not None and sender_key in session.ignored
+                    ):
+                        continue
+                    session.outbox.push(frame)
+                    count += 1
             self.delivered += count
         elif envelope.session is not None:
             target = self.sessions.get(envelope.session)

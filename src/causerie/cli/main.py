@@ -33,6 +33,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         ws_max_size=max(1 << 20, settings.limits.max_frame_bytes * 4),
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
+        # Compressing every message for every member was half the fan-out's CPU and tens of
+        # KiB of zlib state per connection (docs/benchmarks.md); chat frames are small, and
+        # compressing a stranger's text alongside one's own is a side channel worth avoiding.
+        ws_per_message_deflate=False,
         proxy_headers=False,
     )
     return 0

@@ -1,0 +1,87 @@
+"""``causerie serve`` with the uvicorn options the fan-out bench compares.
+
+::
+
+    python -m bench.fanout --server "bench.server --ws wsproto --no-deflate" ...
+
+Everything else (settings from the environment, the application, the other uvicorn options)
+is what ``causerie serve`` does, so a difference in the figures is the option's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+import uvicorn
+
+from causerie.gateway.app import create_app
+from causerie.settings import load_settings
+
+
+def serialize_message_writes() -> None:
+    """Queue message inserts on an asyncio lock instead of SQLite's busy handler.
+
+    Concurrent writers to one SQLite file wait for its write lock by sleeping (1, 2, 5, ...
+    100 ms) and retrying, with no fairness; queueing them in the process instead measures what
+    the store would gain from doing so itself.
+    """
+    import asyncio
+
+    from causerie.store.messages import MessageStore
+
+    add = MessageStore.add
+    lock = asyncio.Lock()
+
+    async def add_one_at_a_time(self: MessageStore, **fields: Any) -> int:
+        async with lock:
+            return await add(self, **fields)
+
+    MessageStore.add = add_one_at_a_time  # type: ignore[method-assign]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--log-level", default="warning")
+    parser.add_argument(
+        "--ws", default="auto", choices=["auto", "websockets", "websockets-sansio", "wsproto"]
+    )
+    parser.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"])
+    parser.add_argument("--no-deflate", dest="deflate", action="store_false")
+    parser.add_argument("--flush-interval", type=float, help="seconds between outbox flushes")
+    parser.add_argument(
+        "--serialize-message-writes",
+        action="store_true",
+        help="experiment: one message insert at a time in this process (no SQLite lock waits)",
+    )
+    args = parser.parse_args()
+    if args.serialize_message_writes:
+        serialize_message_writes()
+    if args.flush_interval is not None:
+        from causerie.gateway import outbox
+
+        outbox.FLUSH_INTERVAL = args.flush_interval
+    if args.host != "127.0.0.1":
+        parser.error("the bench server only listens on 127.0.0.1")
+    logging.basicConfig(level=logging.WARNING)
+    settings = load_settings()
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        ws=args.ws,
+        loop=args.loop,
+        ws_per_message_deflate=args.deflate,
+        ws_max_size=max(1 << 20, settings.limits.max_frame_bytes * 4),
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+        proxy_headers=False,
+    )
+
+
+if __name__ == "__main__":
+    main()
