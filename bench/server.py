@@ -52,6 +52,7 @@ def main() -> None:
     parser.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"])
     parser.add_argument("--no-deflate", dest="deflate", action="store_false")
     parser.add_argument("--flush-interval", type=float, help="seconds between outbox flushes")
+    parser.add_argument("--wake-slice", type=int, help="writers woken per loop turn in a flush")
     parser.add_argument(
         "--serialize-message-writes",
         action="store_true",
@@ -64,6 +65,10 @@ def main() -> None:
         from causerie.gateway import outbox
 
         outbox.FLUSH_INTERVAL = args.flush_interval
+    if args.wake_slice is not None:
+        from causerie.gateway import outbox
+
+        outbox.WAKE_SLICE = args.wake_slice
     if args.host != "127.0.0.1":
         parser.error("the bench server only listens on 127.0.0.1")
     logging.basicConfig(level=logging.WARNING)

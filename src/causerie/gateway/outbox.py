@@ -31,7 +31,9 @@ TOO_SLOW = 4008
 
 # The shortest time between two flushes once the node is busy. Frames wait at most this long
 # (plus the time to write the previous cycle) for company; an idle node flushes at once.
-FLUSH_INTERVAL = 0.02
+FLUSH_INTERVAL = 0.05
+# Writers woken per turn of the event loop during a flush.
+WAKE_SLICE = 64
 
 
 class Flusher:
@@ -65,11 +67,21 @@ class Flusher:
         self._next_start = self._loop.time() + self.interval
         self.cycles += 1
         marked, self._marked = self._marked, []
-        for outbox in marked:
+        self._wake_slice(marked, 0)
+
+    def _wake_slice(self, marked: list[WebSocketOutbox], start: int) -> None:
+        # A thousand writers in one go would hold the loop for tens of milliseconds, and every
+        # database round trip of a message being sent would wait that long each time; a slice
+        # at a time lets them in between.
+        end = start + WAKE_SLICE
+        for outbox in marked[start:end]:
             outbox.wake()
-        # Scheduled after the writers just woken, so it runs once they have written: frames
-        # queued meanwhile wait for the next cycle instead of making these writers loop.
-        self._loop.call_soon(self._cycle_done)
+        if end < len(marked):
+            self._loop.call_soon(self._wake_slice, marked, end)
+        else:
+            # Scheduled after the writers just woken, so it runs once they have written: frames
+            # queued meanwhile wait for the next cycle instead of making these writers loop.
+            self._loop.call_soon(self._cycle_done)
 
     def _cycle_done(self) -> None:
         if self._marked:
