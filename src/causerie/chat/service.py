@@ -106,6 +106,9 @@ def message_frame(message: StoredMessage) -> f.RoomMessage:
     )
 
 
+ROOM_CACHE_SECONDS = 10.0
+
+
 class ChatService:
     def __init__(
         self,
@@ -135,6 +138,10 @@ class ChatService:
         # Not optional: without one given, the fence is built here from the settings.
         self.fence = fence or MinorsFence(settings.minors, TrustStore(presence.engine), clock=clock)
         self._visible_seconds = settings.chat.visible_hours * 3600
+        # Room rows for the message path, which would otherwise read the same row for every
+        # message. A room's audience never changes while nodes run (the catalogue is synced at
+        # start-up), so a short-lived copy can only show a topic a few seconds old.
+        self._room_cache: dict[str, tuple[float, RoomRow]] = {}
 
     # -- publishing ----------------------------------------------------------------------------
 
@@ -291,6 +298,15 @@ class ChatService:
         row = await self.rooms.get(room_id)
         if row is None:
             raise ChatError(ErrorCode.ROOM_NOT_FOUND, f"there is no room {room_id!r}", room=room_id)
+        return row
+
+    async def _room_for_message(self, room_id: str) -> RoomRow:
+        now = time.monotonic()
+        cached = self._room_cache.get(room_id)
+        if cached is not None and now - cached[0] < ROOM_CACHE_SECONDS:
+            return cached[1]
+        row = await self._room(room_id)
+        self._room_cache[room_id] = (now, row)
         return row
 
     async def _check_may_enter(self, session: LocalSession, room: RoomRow) -> None:
@@ -452,6 +468,7 @@ class ChatService:
                 verdict.message or "this topic is not allowed",
             )
         await self.rooms.set_topic(room_id, topic)
+        self._room_cache.pop(room_id, None)
         frame = f.Topic(room=room_id, topic=topic, by=session.nickname)
         await self._publish(frame, room=room_id, exclude_session=session.id)
         return frame
@@ -465,7 +482,7 @@ class ChatService:
             raise ChatError(
                 ErrorCode.NOT_IN_ROOM, f"join {room_id!r} before writing in it", room=room_id
             )
-        room = await self._room(room_id)
+        room = await self._room_for_message(room_id)
         await self._fence_room_text(session, room, text, kind="message")
         verdict = await self.screen.screen(
             Subject(kind="message", text=text, author=_author(session), room=room)
