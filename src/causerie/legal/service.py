@@ -278,12 +278,13 @@ class LegalService:
         )
         return self._request(row)
 
+    def _open_scope(self, key_id: str | None, sealed: bytes | None, purpose: str) -> Scope | None:
+        if sealed is None or key_id is None:
+            return None
+        return Scope.from_dict(self.codec.open_document(key_id, sealed, purpose))
+
     def _request(self, row: RequestRow) -> JudicialRequest:
-        scope = None
-        if row.sealed_scope is not None and row.key_id is not None:
-            scope = Scope.from_dict(
-                self.codec.open_document(row.key_id, row.sealed_scope, _request_purpose(row.id))
-            )
+        scope = self._open_scope(row.key_id, row.sealed_scope, _request_purpose(row.id))
         return JudicialRequest(
             id=row.id,
             authority=row.authority,
@@ -497,11 +498,7 @@ class LegalService:
         return order, preserved
 
     def _order(self, row: OrderRow) -> PreservationOrder:
-        scope = None
-        if row.sealed_scope is not None and row.key_id is not None:
-            scope = Scope.from_dict(
-                self.codec.open_document(row.key_id, row.sealed_scope, _order_purpose(row.id))
-            )
+        scope = self._open_scope(row.key_id, row.sealed_scope, _order_purpose(row.id))
         return PreservationOrder(
             id=row.id,
             authority=row.authority,
