@@ -234,3 +234,17 @@ def test_every_error_code_has_a_french_and_an_english_sentence() -> None:
     assert missing == [], f"add these codes to ERRORS in web/static/js/i18n.js: {missing}"
     for code, body in entries.items():
         assert re.search(r"\n    fr:", body) and re.search(r"\n    en:", body), code
+
+
+def test_every_safety_category_has_a_french_and_an_english_name() -> None:
+    """Without a browser: refusals name their category in the reader's language."""
+    from causerie.safety.categories import Category
+
+    source = (STATIC / "js" / "i18n.js").read_text("utf-8")
+    table = source[source.index("const CATEGORY_NAMES") :]
+    table = table[: table.index("\n};")]
+    for language in ("fr", "en"):
+        block = table[table.index(f"\n  {language}: {{") :]
+        block = block[: block.index("\n  },")]
+        named = set(re.findall(r"\n    ([a-z_]+):", block))
+        assert named == {category.value for category in Category}, language

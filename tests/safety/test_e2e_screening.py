@@ -77,6 +77,8 @@ async def test_a_listed_term_never_reaches_the_room(
             await author.say(room, text)
         assert refused.value.code == code
         assert refused.value.message.startswith("Your message was not delivered")
+        # The refusal names its category, so that clients can say it in their own words.
+        assert refused.value.error.category == category
         # The next message arrives, and it is the first: the refused one never did.
         await author.say(room, "bonne soirée")
         received = await reader.next_event(RoomMessage, within=5)

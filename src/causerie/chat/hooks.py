@@ -51,6 +51,8 @@ class Verdict:
     # Close the author's connection after answering (kick, ban).
     disconnect: bool = False
     labels: tuple[str, ...] = field(default_factory=tuple)
+    # The policy category a refusal is about, so that clients can name it in their own words.
+    category: str | None = None
     # Deliver masked: recipients see it only if they choose to (adults only).
     blurred: bool = False
     # The recorded decision, and what to call once the content is stored with its id

@@ -685,6 +685,8 @@ class ChatService:
         message = verdict.message or "this message was not delivered"
         if verdict.disconnect:
             await self.disconnect(session.id, code, message)
+        if verdict.category is not None:
+            raise ChatError(code, message, category=verdict.category)
         raise ChatError(code, message)
 
     async def typing(self, session: LocalSession, room_id: str | None, to: str | None) -> None:

@@ -25,12 +25,14 @@ log = logging.getLogger(__name__)
 
 def error_frame(error: ChatError, ref: str | None, frame: str | None) -> f.Error:
     field = error.detail.get("field")
+    category = error.detail.get("category")
     return f.Error(
         code=error.code,
         message=error.message,
         ref=ref,
         frame=frame,
         field=str(field) if field is not None else None,
+        category=str(category) if category is not None else None,
     )
 
 

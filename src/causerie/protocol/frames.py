@@ -269,6 +269,8 @@ class Error(_ServerFrame, tag="error"):
     retry_after: float | None = None
     # Which field was wrong, for validation errors.
     field: str | None = None
+    # The safety policy category a refusal is about (docs/safety.md), for moderation decisions.
+    category: str | None = None
 
 
 ServerFrame = (

@@ -418,9 +418,7 @@ class SafetyPipeline:
             return scores
         weight = self.policy.model_weight
         # Below 0.01 a probability is noise: it is neither a score nor worth recording.
-        weighted = {
-            c: round(p * weight, 4) for c, p in probabilities.items() if p * weight >= 0.01
-        }
+        weighted = {c: round(p * weight, 4) for c, p in probabilities.items() if p * weight >= 0.01}
         reasons = []
         combined = dict(scores)
         for category, score in weighted.items():
@@ -551,6 +549,7 @@ class SafetyPipeline:
             message=message,
             disconnect=decision.action in (Action.KICK, Action.BAN),
             labels=labels,
+            category=str(decision.category) if decision.category is not None else None,
             decision_id=decision.id,
         )
 

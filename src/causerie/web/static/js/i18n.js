@@ -565,6 +565,34 @@ export function t(key, vars) {
   return fill(template, vars);
 }
 
+/** The safety policy's categories (src/causerie/safety/categories.py), as a reader says them. */
+const CATEGORY_NAMES = {
+  fr: {
+    child_safety: "protection des mineurs",
+    sexual: "contenu sexuel",
+    solicitation: "racolage",
+    drugs: "drogues",
+    weapons: "armes",
+    violence: "menaces et violence",
+    harassment: "harcèlement ou haine",
+    personal_data: "données personnelles",
+    off_platform: "invitation vers une autre application",
+    spam: "spam ou arnaque",
+  },
+  en: {
+    child_safety: "child safety",
+    sexual: "sexual content",
+    solicitation: "solicitation",
+    drugs: "drugs",
+    weapons: "weapons",
+    violence: "threats and violence",
+    harassment: "harassment or hate",
+    personal_data: "personal data",
+    off_platform: "moving to another app",
+    spam: "spam or scam",
+  },
+};
+
 /**
  * The sentence to show for an `error` frame.
  * `context.minor` picks the wording for an under-18; `context.maxChars` fills message limits.
@@ -576,6 +604,8 @@ export function errorText(frame, context = {}) {
   if (entry.detail && lang === "en" && frame.message) return frame.message;
   let sentence = (context.minor && entry[`${lang}_minor`]) || entry[lang];
   sentence = fill(sentence, { max: context.maxChars ?? 1000 });
+  const category = CATEGORY_NAMES[lang]?.[frame.category];
+  if (entry.detail && category) sentence += ` (${category})`;
   if (entry.retry) {
     const wait = Number(frame.retry_after);
     sentence +=
