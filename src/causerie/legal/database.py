@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import make_url
 
 from causerie.settings import Settings
+from causerie.store import database as store_database
 from causerie.store.database import is_sqlite
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -58,13 +57,6 @@ def resolve_paths(settings: Settings) -> LegalPaths:
     return LegalPaths(database_url=url, keys_file=keys_file, signing_key_file=signing)
 
 
-def alembic_config(url: str) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return config
-
-
 def migrate(url: str, revision: str = "heads") -> None:
     """Bring the retention database to ``revision`` (blocking; run it in a thread from async)."""
-    command.upgrade(alembic_config(url), revision)
+    store_database.migrate(url, revision, MIGRATIONS)

@@ -74,13 +74,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, migrations: Path = MIGRATIONS) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("script_location", str(migrations))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 
-def migrate(url: str, revision: str = "heads") -> None:
-    """Bring the database at ``url`` to ``revision`` (blocking; run it in a thread from async)."""
-    command.upgrade(alembic_config(url), revision)
+def migrate(url: str, revision: str = "heads", migrations: Path = MIGRATIONS) -> None:
+    """Bring the database at ``url`` to ``revision`` (blocking; run it in a thread from async).
+
+    ``migrations`` picks the Alembic scripts: the chat tables' by default, or another
+    capability's own database (the retention store).
+    """
+    command.upgrade(alembic_config(url, migrations), revision)
