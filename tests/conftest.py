@@ -8,6 +8,7 @@ import os
 import secrets
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from causerie.client import Client
 from causerie.gateway.app import create_app
 from causerie.node import Node
 from causerie.settings import Settings
+from causerie.store.database import migrate
 
 POSTGRES_URL = os.environ.get(
     "CAUSERIE_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -36,28 +38,63 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'causerie.db'}"
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh schema in the ``test`` database, dropped afterwards."""
+def off_loop(function: Callable[..., object], *args: object) -> None:
+    """Run blocking set-up that starts its own event loop, whether or not one is running here."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(function, *args).result()
+
+
+def postgres_sql(sql: str) -> None:
     import asyncpg
 
-    schema = f"t_{secrets.token_hex(6)}"
-    dsn = POSTGRES_URL.replace("postgresql+asyncpg", "postgresql")
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(dsn)
+    async def run() -> None:
+        conn = await asyncpg.connect(POSTGRES_URL.replace("postgresql+asyncpg", "postgresql"))
         try:
             await conn.execute(sql)
         finally:
             await conn.close()
 
+    off_loop(asyncio.run, run())
+
+
+@contextlib.contextmanager
+def postgres_schema() -> Iterator[str]:
+    """The URL of a fresh schema in the ``test`` database, dropped afterwards."""
+    import asyncpg
+
+    schema = f"t_{secrets.token_hex(6)}"
     try:
-        asyncio.run(run(f"CREATE SCHEMA {schema}"))
+        postgres_sql(f"CREATE SCHEMA {schema}")
     except (OSError, asyncpg.PostgresError) as exc:  # pragma: no cover - CI starts PostgreSQL
-        pytest.fail(f"PostgreSQL is required for the store tests and is not reachable: {exc}")
+        pytest.fail(f"PostgreSQL is required for these tests and is not reachable: {exc}")
     sep = "&" if "?" in POSTGRES_URL else "?"
-    yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-    asyncio.run(run(f"DROP SCHEMA {schema} CASCADE"))
+    try:
+        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        postgres_sql(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    with postgres_schema() as url:
+        yield url
+
+
+# Migrating takes longer than most tests: the repository tests share one migrated database per
+# backend for the whole run and empty the tables they use before each test.
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path: Path = tmp_path_factory.mktemp("migrated") / "causerie.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    off_loop(migrate, url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def migrated_postgresql() -> Iterator[str]:
+    with postgres_schema() as url:
+        off_loop(migrate, url)
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

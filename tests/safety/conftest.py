@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import secrets
-from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from sqlalchemy import delete
@@ -17,7 +13,7 @@ from causerie.chat.hooks import Author, Subject
 from causerie.protocol.identity import age_band, nickname_key
 from causerie.safety.pipeline import SafetyPipeline
 from causerie.settings import SafetySettings
-from causerie.store.database import create_engine, migrate
+from causerie.store.database import create_engine
 from causerie.store.presence import OnlineSession
 from causerie.store.rooms import RoomRow
 from causerie.store.safety import (
@@ -27,51 +23,12 @@ from causerie.store.safety import (
     safety_sanctions,
     safety_strikes,
 )
-from tests.conftest import POSTGRES_URL
-
-
-def _off_loop(function: Callable[..., object], *args: object) -> None:
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(function, *args).result()
-
-
-@pytest.fixture(scope="session")
-def safety_sqlite(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path: Path = tmp_path_factory.mktemp("safety") / "causerie.db"
-    url = f"sqlite+aiosqlite:///{path}"
-    _off_loop(migrate, url)
-    return url
-
-
-@pytest.fixture(scope="session")
-def safety_postgresql() -> Iterator[str]:
-    import asyncpg
-
-    schema = f"t_{secrets.token_hex(6)}"
-    dsn = POSTGRES_URL.replace("postgresql+asyncpg", "postgresql")
-
-    def run(sql: str) -> None:
-        async def go() -> None:
-            conn = await asyncpg.connect(dsn)
-            try:
-                await conn.execute(sql)
-            finally:
-                await conn.close()
-
-        _off_loop(asyncio.run, go())
-
-    run(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    url = f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-    _off_loop(migrate, url)
-    yield url
-    run(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 async def safety_engine(request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
     """A migrated database with the safety tables empty."""
-    url = str(request.getfixturevalue(f"safety_{request.param}"))
+    url = str(request.getfixturevalue(f"migrated_{request.param}"))
     engine = create_engine(url)
     async with engine.begin() as conn:
         for table in (safety_decisions, safety_escalations, safety_strikes, safety_sanctions):
