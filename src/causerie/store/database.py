@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
@@ -88,3 +89,39 @@ def migrate(url: str, revision: str = "heads", migrations: Path = MIGRATIONS) ->
     capability's own database (the retention store).
     """
     command.upgrade(alembic_config(url, migrations), revision)
+
+
+def run_migrations_env(metadata: MetaData, version_table: str = "alembic_version") -> None:
+    """The body of an Alembic ``env.py``: migrate the configured URL over its async engine.
+
+    Each database (the chat store, the retention store) has its own scripts and version table
+    and calls this from its ``env.py``.
+    """
+    from alembic import context
+
+    config = context.config
+    url = config.get_main_option("sqlalchemy.url") or ""
+    options: dict[str, Any] = {"target_metadata": metadata, "version_table": version_table}
+
+    def run(connection: Connection) -> None:
+        context.configure(
+            connection=connection,
+            render_as_batch=connection.dialect.name == "sqlite",
+            **options,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def run_async() -> None:
+        engine = create_engine(url)
+        async with engine.connect() as connection:
+            await connection.run_sync(run)
+            await connection.commit()
+        await engine.dispose()
+
+    if context.is_offline_mode():
+        context.configure(url=url, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+    else:
+        asyncio.run(run_async())

@@ -1,39 +1,8 @@
-"""Alembic environment: runs the migrations over the async engine of the configured URL."""
+"""Alembic environment of the chat store."""
 
 from __future__ import annotations
 
-import asyncio
-
-from alembic import context
-from sqlalchemy.engine import Connection
-
-from causerie.store.database import create_engine
+from causerie.store.database import run_migrations_env
 from causerie.store.schema import metadata
 
-config = context.config
-
-
-def _run(connection: Connection) -> None:
-    context.configure(
-        connection=connection,
-        target_metadata=metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-async def _run_async() -> None:
-    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
-    async with engine.connect() as connection:
-        await connection.run_sync(_run)
-        await connection.commit()
-    await engine.dispose()
-
-
-if context.is_offline_mode():
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=metadata)
-    with context.begin_transaction():
-        context.run_migrations()
-else:
-    asyncio.run(_run_async())
+run_migrations_env(metadata)
