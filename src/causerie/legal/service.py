@@ -207,6 +207,33 @@ class LegalService:
             )
         raise NotAnOfficer(f"{officer!r} is not one of the configured legal officers")
 
+    async def _checked_scope(
+        self,
+        officer: str,
+        action: str,
+        check_fields: Callable[[], None],
+        *,
+        nicknames: list[str] | tuple[str, ...],
+        addresses: list[str] | tuple[str, ...],
+        content_ids: list[str] | tuple[str, ...],
+        start: float | None,
+        end: float | None,
+    ) -> Scope:
+        """Validate a request's or an order's fields and scope; an audited refusal otherwise."""
+        try:
+            check_fields()
+            return Scope.build(
+                nicknames=nicknames,
+                addresses=addresses,
+                content_ids=content_ids,
+                start=start,
+                end=end,
+                max_days=self.legal.max_scope_days,
+            )
+        except ScopeError as exc:
+            await self.audit.record(officer, action, "refused", why=str(exc))
+            raise
+
     # -- judicial requests -------------------------------------------------------------------
 
     async def register_request(
@@ -225,7 +252,8 @@ class LegalService:
     ) -> JudicialRequest:
         """Record a judicial request and its scope; nothing is searched yet."""
         await self._officer(officer, "request.register")
-        try:
+
+        def check_fields() -> None:
             for name, value, limit in (
                 ("authority", authority, 200),
                 ("reference", reference, 200),
@@ -233,17 +261,17 @@ class LegalService:
             ):
                 if not value.strip() or len(value) > limit:
                     raise ScopeError(f"a request needs a {name} of 1 to {limit} characters")
-            scope = Scope.build(
-                nicknames=nicknames,
-                addresses=addresses,
-                content_ids=content_ids,
-                start=start,
-                end=end,
-                max_days=self.legal.max_scope_days,
-            )
-        except ScopeError as exc:
-            await self.audit.record(officer, "request.register", "refused", why=str(exc))
-            raise
+
+        scope = await self._checked_scope(
+            officer,
+            "request.register",
+            check_fields,
+            nicknames=nicknames,
+            addresses=addresses,
+            content_ids=content_ids,
+            start=start,
+            end=end,
+        )
         request_id = f"jr-{secrets.token_hex(6)}"
         key_id, sealed = self.codec.seal_document(scope.to_dict(), _request_purpose(request_id))
         row = RequestRow(
@@ -457,20 +485,21 @@ class LegalService:
         within the scope are copied by the periodic sweep until the order is released.
         """
         await self._officer(officer, "preserve")
-        try:
+
+        def check_fields() -> None:
             if not authority.strip() or not reference.strip():
                 raise ScopeError("a preservation order needs an authority and a reference")
-            scope = Scope.build(
-                nicknames=nicknames,
-                addresses=addresses,
-                content_ids=content_ids,
-                start=start,
-                end=end,
-                max_days=self.legal.max_scope_days,
-            )
-        except ScopeError as exc:
-            await self.audit.record(officer, "preserve", "refused", why=str(exc))
-            raise
+
+        scope = await self._checked_scope(
+            officer,
+            "preserve",
+            check_fields,
+            nicknames=nicknames,
+            addresses=addresses,
+            content_ids=content_ids,
+            start=start,
+            end=end,
+        )
         order_id = f"po-{secrets.token_hex(6)}"
         key_id, sealed = self.codec.seal_document(scope.to_dict(), _order_purpose(order_id))
         row = OrderRow(
