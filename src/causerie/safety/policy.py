@@ -8,46 +8,18 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from enum import IntEnum
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from causerie.safety.categories import Category
+from causerie.domain import Action, Category, DomainError
+
+__all__ = ["Action", "Category", "Policy", "PolicyError", "load_policy", "parse_policy"]
 from causerie.safety.packs import AUDIENCES
 
 
 class PolicyError(ValueError):
     pass
-
-
-class Action(IntEnum):
-    """Decisions, from the mildest to the most severe: the most severe one reached wins."""
-
-    ALLOW = 0
-    # Delivered masked; adults may reveal it.
-    BLUR = 1
-    # Not delivered; the author is warned that more of it leads to a mute.
-    WARN = 2
-    # Not delivered now; kept for a moderator who may release it.
-    HOLD = 3
-    # Not delivered; the author is told which category.
-    BLOCK = 4
-    MUTE = 5
-    KICK = 6
-    BAN = 7
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
-
-    @classmethod
-    def named(cls, name: str) -> Action:
-        try:
-            return cls[name.upper()]
-        except KeyError:
-            choices = ", ".join(a.label for a in cls)
-            raise PolicyError(f"unknown action {name!r}; choose among {choices}") from None
 
 
 # The key in a threshold table that adds an escalation to whatever action is chosen.
@@ -192,7 +164,7 @@ def _thresholds(raw: object, where: str) -> Thresholds:
         if name == ESCALATE:
             escalate_at = at
         else:
-            actions.append((at, Action.named(name)))
+            actions.append((at, _action(name)))
     return Thresholds(tuple(sorted(actions)), escalate_at)
 
 
@@ -231,11 +203,11 @@ def parse_policy(data: dict[str, Any], source: str) -> Policy:
     where = f"{source}: strikes"
     points: dict[Action, float] = {}
     for name in strikes_raw.get("points", {}):
-        points[Action.named(name)] = _number(strikes_raw["points"], name, f"{where}.points")
+        points[_action(name)] = _number(strikes_raw["points"], name, f"{where}.points")
     ladder: list[Rung] = []
     for index, rung in enumerate(strikes_raw.get("ladder", [])):
         rung_where = f"{where}.ladder[{index}]"
-        action = Action.named(str(rung.get("action", "")))
+        action = _action(str(rung.get("action", "")))
         if action not in (Action.WARN, Action.MUTE, Action.KICK, Action.BAN):
             raise PolicyError(f"{rung_where}: a rung warns, mutes, kicks or bans")
         ladder.append(
@@ -296,3 +268,10 @@ def load_policy(path: Path | None = None) -> Policy:
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{source}: not valid TOML: {exc}") from None
     return parse_policy(data, source)
+
+
+def _action(name: str) -> Action:
+    try:
+        return Action.named(name)
+    except DomainError as error:
+        raise PolicyError(str(error)) from None
