@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from causerie.safety.normalise import normalise
+from causerie.moderation.forms import read as normalise
 from causerie.safety.packs import RuleBook, load_rulebook
 from causerie.safety.pipeline import Context, SafetyPipeline
 from causerie.safety.policy import Action

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from causerie.moderation.forms import read as normalise
 from causerie.safety.categories import Category
-from causerie.safety.normalise import normalise
 from causerie.safety.packs import PackError, RuleBook, load_pack_text, load_rulebook
 from causerie.safety.pipeline import Context, SafetyPipeline
 from causerie.safety.policy import Action, PolicyError, load_policy, parse_policy

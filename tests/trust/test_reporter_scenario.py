@@ -24,12 +24,19 @@ import pytest
 
 from causerie.client import Client, ClientError
 from causerie.errors import ErrorCode
+from causerie.moderation.forms import read
 from causerie.protocol import frames as f
 from causerie.settings import Settings
+from causerie.trust import signals
 from causerie.trust.assurance import DevelopmentAgeIssuer
-from causerie.trust.signals import Signal, detect
+from causerie.trust.signals import Detection, Signal
 from tests.conftest import run_server
 from tests.trust.conftest import enter, fence_settings
+
+
+def detect(text: str) -> Detection:
+    return signals.detect(read(text))
+
 
 ADULTS = 50
 # The all-ages rooms a 15-year-old would sit in, and their own teen room.

@@ -8,9 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from causerie.trust.signals import Signal, detect
+from causerie.moderation.forms import read
+from causerie.trust import signals
+from causerie.trust.signals import Detection, Signal
 
 S = Signal
+
+
+def detect(text: str) -> Detection:
+    return signals.detect(read(text))
+
 
 CLAIMS = [
     ("j'ai 14 ans", 14),

@@ -34,6 +34,7 @@ from causerie.chat.hooks import (
 from causerie.chat.hub import Hub, LocalSession, Outbox
 from causerie.chat.rooms import may_enter, room_name_key, slugify
 from causerie.errors import ChatError, ErrorCode
+from causerie.moderation.forms import read
 from causerie.protocol import frames as f
 from causerie.protocol.codec import encode, encode_text
 from causerie.protocol.identity import (
@@ -584,7 +585,7 @@ class ChatService:
 
     async def _detect(self, text: str) -> tuple[Detection, frozenset[Signal]]:
         """The fence's signals in ``text``; an "@name" nobody online uses is a contact handle."""
-        detection = self.fence.detect(text)
+        detection = self.fence.detect(read(text))
         signals = set(detection.signals)
         if Signal.CONTACT_HANDLE not in signals:
             for mention in detection.mentions:

@@ -36,8 +36,8 @@ import ahocorasick
 import re2
 
 from causerie.chat.hooks import SubjectKind
+from causerie.moderation.forms import Forms, term_key
 from causerie.safety.categories import Category
-from causerie.safety.normalise import Normalised, term_key
 
 ContextAudience = Literal["all", "teens", "adults"]
 AUDIENCES: tuple[str, ...] = get_args(ContextAudience)
@@ -276,7 +276,7 @@ class RuleBook:
                 digest.update("\x1f".join(parts).encode())
         self.version = digest.hexdigest()[:12]
 
-    def match(self, text: Normalised, audience: str, kind: str) -> list[Hit]:
+    def match(self, text: Forms, audience: str, kind: str) -> list[Hit]:
         """Every rule that fires on ``text`` for this audience and kind of subject, once each."""
         fired: dict[int, str] = {}
         if self._automaton is not None:

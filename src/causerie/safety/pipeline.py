@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from causerie.chat.hooks import Subject, Verdict
+from causerie.moderation.forms import Forms, read
 from causerie.safety import wording
 from causerie.safety.categories import Category
 from causerie.safety.memory import ConversationMemory, Sanction, SanctionBook, StrikeBook
-from causerie.safety.normalise import Normalised, normalise
 from causerie.safety.packs import Hit, PackError, RuleBook, fingerprint, load_rulebook
 from causerie.safety.policy import NAME_KINDS, Action, Policy, PolicyError, load_policy
 from causerie.settings import SafetySettings
@@ -317,7 +317,7 @@ class SafetyPipeline:
         stages: list[StageResult] = []
 
         mark = time.perf_counter()
-        normalised: Normalised = normalise(text)
+        normalised: Forms = read(text)
         stages.append(StageResult("normalise", _ms(mark)))
 
         mark = time.perf_counter()
@@ -429,7 +429,7 @@ class SafetyPipeline:
         stages.append(StageResult("model", _ms(mark), weighted, tuple(reasons)))
         return combined
 
-    def _peek_repeats(self, author: str, normalised: Normalised, now: float) -> int:
+    def _peek_repeats(self, author: str, normalised: Forms, now: float) -> int:
         return self.memory.repeats(author, normalised.keys[0].text, now)
 
     # -- sanctions -----------------------------------------------------------------------------

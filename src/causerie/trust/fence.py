@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from causerie.errors import ChatError, ErrorCode
+from causerie.moderation.forms import Forms
 from causerie.protocol.frames import AgeBand
 from causerie.protocol.identity import MIN_AGE, is_minor
 from causerie.settings import MinorsSettings
@@ -121,8 +122,8 @@ class MinorsFence:
 
     # -- detection -------------------------------------------------------------------------------
 
-    def detect(self, text: str) -> Detection:
-        return detect(text)
+    def detect(self, forms: Forms) -> Detection:
+        return detect(forms)
 
     # -- entry and exit ----------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ few things the protection of minors acts on by itself, whatever the safety pipel
   person, a move to another app, gifts or money;
 - what must never reach a minor from an adult: links, images, contact details.
 
-All patterns run on the normalised forms of :mod:`causerie.trust.normalise`, so "Sn@pch4t",
+All patterns run on the normalised forms of :mod:`causerie.moderation.forms`, so "Sn@pch4t",
 "s.n.a.p" or a Cyrillic "ѕnар" read as "snapchat". Patterns are plain alternations with bounded
 repetition; on the longest message the protocol accepts the detector takes well under a
 millisecond (tests/trust/test_signals.py holds it to a bound).
@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from causerie.trust.normalise import Forms, forms, keyword
+from causerie.moderation.forms import Forms, keyword
 
 
 class Signal(StrEnum):
@@ -425,16 +425,15 @@ def _phone_numbers(folded: str) -> bool:
     return False
 
 
-def detect(text: str) -> Detection:
-    """Every signal in ``text`` and the youngest age its author claims, if any."""
-    form = forms(text)
-    found: set[Signal] = {signal for signal, p in _PATTERNS.items() if p.search(form.words)}
+def detect(form: Forms) -> Detection:
+    """Every signal in a text and the youngest age its author claims, if any."""
+    found: set[Signal] = {signal for signal, p in _PATTERNS.items() if p.search(form.latin_words)}
     if _SQUASHED_APPS.search(form.squashed):
         found.add(Signal.OFF_PLATFORM)
     if (
         _phone_numbers(form.folded)
         or _EMAIL.search(form.folded)
-        or _MAIL_PROVIDER.search(form.words)
+        or _MAIL_PROVIDER.search(form.latin_words)
     ):
         found.add(Signal.CONTACT_HANDLE)
     mentions: list[str] = []
@@ -444,7 +443,7 @@ def detect(text: str) -> Detection:
             found.add(Signal.CONTACT_HANDLE)
         else:
             mentions.append(match.group(1).strip("._"))
-    if _LINK.search(form.folded) or _LINK_WORDS.search(form.words):
+    if _LINK.search(form.folded) or _LINK_WORDS.search(form.latin_words):
         found.add(Signal.LINK)
     if _IMAGE.search(form.folded):
         found.add(Signal.IMAGE)

@@ -1,22 +1,31 @@
-"""Normalisation: the forms of a text that the rule packs are matched against.
+"""One reading of each text: every check of moderation reads the same :class:`Forms`.
 
-People who want past a filter write "c0c@ïne", "s.n.a.p", "s n a p", "snaaaap", put a zero-width
-space inside a word, a Cyrillic "о" for a Latin "o" or "🅰" for "a". Every such variant must meet
-the rules in the same form as the plain word, and a plain word must never turn into a listed one
-("Scunthorpe", "assassin" and "bosser" stay themselves). So:
+People who want past a filter write "c0c@ïne", "s.n.a.p", "s n a p", "snaaaap", "🅢🅝🅐🅟", put a
+zero-width space inside a word, a Cyrillic "о" for a Latin "o". The text is read once, at the start
+of the moderation chain, into one :class:`Forms` value; the rule packs, the minors fence, the
+conversation memory and the command-line check all read that value, so that a disguise one check
+sees through is seen through by all. There is one table of substitutions
+(:data:`SUBSTITUTIONS`, on top of :func:`causerie.text.fold`'s case, accents, width, look-alikes
+and invisible characters, and the emoji letters below).
 
-* ``light`` is the folded text (case, accents, width, look-alike letters and invisible characters,
-  see :func:`causerie.text.fold`) with emoji letters read as letters and whitespace collapsed.
-  Patterns that care about digits (phone numbers, ages, prices) read this one.
-* ``words`` is ``light`` cut into words, where leetspeak inside a word is read as letters ("sn4p"
-  is "snap", but "15" stays "15"), punctuation splits words, and a run of three or more single
-  letters is joined back ("s n a p", "s.n.a.p"). Word patterns read this one.
-* ``keys`` are the forms the term automaton reads: ``words`` and, where they differ, the same
-  with punctuation inside a word removed ("sn.ap") or with "1" read as "l" instead of "i", each
-  squeezed (every run of a repeated letter kept once) with the length of each run alongside, so
-  that "snaaap" meets "snap" while "as" does not meet "ass".
+The views, all derived from ``light``:
 
-Every step is a single pass over the text: normalisation is linear in its length.
+``light``
+    the folded text, emoji letters and regional indicators read as letters, controls as spaces,
+    whitespace collapsed. Patterns that care about digits (prices, phone numbers) read it.
+``words`` and ``keys``
+    the rule packs' views: ``light`` cut into words, where leetspeak inside a word is read as
+    letters ("sn4p" is "snap", but "15" stays "15"), punctuation splits words, a run of three or
+    more single letters is joined back ("s n a p"); ``keys`` are ``words`` and its variants (glued
+    "sn.ap", "1" read as "l"), each squeezed (runs of a repeated letter kept once, with their
+    lengths) for the term automaton.
+``folded``, ``numbers``, ``unleeted``, ``latin_words``, ``squashed``
+    the minors fence's views: ``light`` with apostrophes as spaces; with ages written in words
+    as digits; with leetspeak inside words undone but punctuation kept ("sn4p: jules_75"); Latin
+    letters and digits only, spelt-out letters joined and letters repeated three times squeezed;
+    that without spaces ("what sapp").
+
+Every step is a single pass over the text: reading is linear in its length.
 """
 
 from __future__ import annotations
@@ -26,6 +35,11 @@ import unicodedata
 from dataclasses import dataclass
 
 from causerie.text import LEET_LETTERS, fold
+
+# The one table of characters that stand for letters inside a word ("sn4p", "c0c@ine", "$nap",
+# "pu+e", "£ove").
+SUBSTITUTIONS: dict[str, str] = {**LEET_LETTERS, "£": "l", "+": "t"}
+_SPACES = re.compile(r"\s+")
 
 # Emoji and enclosed letters that read as Latin letters and that NFKC leaves alone.
 _EMOJI_LETTERS: dict[int, str] = {
@@ -49,17 +63,15 @@ _EMOJI_LETTERS: dict[int, str] = {
     0x20E3: "",
 }
 
-# Characters read as letters inside a word that has at least one letter.
-_LEET = str.maketrans({**LEET_LETTERS, "£": "l", "+": "t"})
+_LEET = str.maketrans(SUBSTITUTIONS)
 # The same, reading "1" as "l" ("ki11" is "kill" as much as "kiii").
 _LEET_ONE_AND_REST = {**_LEET, ord("1"): "l"}
 # Punctuation that ends or opens a word rather than standing for a letter ("snap!" is "snap").
 _EDGE_PUNCTUATION = "!?.,;:…)]}\"'«»“”‘’([{¿¡*~-_"
 _HAS_LETTER = re.compile(r"[^\W\d_]")
-_NOT_WORD = re.compile(r"[\W_]+")
+_NOT_WORD_ANY_SCRIPT = re.compile(r"[\W_]+")
 _RUNS = re.compile(r"(.)\1*", re.DOTALL)
 _REPEATED = re.compile(r"(.)\1+", re.DOTALL)
-_SPACES = re.compile(r"\s+")
 
 
 def _clean_char(code: int) -> str | None:
@@ -111,19 +123,12 @@ class Squeezed:
         return f"Squeezed({self.text!r})"
 
 
-@dataclass(frozen=True, slots=True)
-class Normalised:
-    original: str
-    light: str
-    words: str
-    keys: tuple[Squeezed, ...]
-
-
 def squeeze(view: str) -> Squeezed:
     return Squeezed(view)
 
 
 def light_form(text: str) -> str:
+    """The folded text with emoji letters read as letters and whitespace collapsed."""
     text = text.translate(_CLEANER)
     return _SPACES.sub(" ", fold(text)).strip()
 
@@ -192,9 +197,9 @@ def _words(text: str) -> str:
             if len(chunk) == 1 and chunk in _LEET_CHARS:
                 tokens.append(chunk)
             else:
-                tokens.extend(_NOT_WORD.sub(" ", chunk).split())
+                tokens.extend(_NOT_WORD_ANY_SCRIPT.sub(" ", chunk).split())
         return " ".join(_join_single_letters(tokens))
-    return " ".join(_NOT_WORD.sub(" ", text).split())
+    return " ".join(_NOT_WORD_ANY_SCRIPT.sub(" ", text).split())
 
 
 def _word_views(light: str) -> tuple[str, str | None, str | None]:
@@ -209,17 +214,124 @@ def _word_views(light: str) -> tuple[str, str | None, str | None]:
     return words, glued, with_l
 
 
-def normalise(text: str) -> Normalised:
-    """Every form of ``text`` the rules read; linear in ``len(text)``."""
+def term_key(term: str) -> Squeezed:
+    """The form a listed term takes in the automaton: normalised exactly like a message."""
+    return squeeze(_word_views(light_form(term))[0])
+
+
+# -- the minors fence's views --
+
+# Punctuation that is also leet counts only between two letters: "salut!" is not "saluti".
+_PUNCTUATION_LEET = "!|+"
+_LEET_CLASS = "[" + re.escape("".join(c for c in SUBSTITUTIONS if c not in _PUNCTUATION_LEET)) + "]"
+# A leet character touching a letter on either side (and chains of them: "1337" inside a word).
+# Runs are taken whole from their first character, so that a long run of digits costs one pass,
+# not one per starting position.
+_LEET_IN_WORD = re.compile(
+    rf"(?<=[a-z]){_LEET_CLASS}++|(?<!{_LEET_CLASS}){_LEET_CLASS}++(?=[a-z])"
+    rf"|(?<=[a-z])[{re.escape(_PUNCTUATION_LEET)}]++(?=[a-z])"
+)
+_SYMBOL_LETTERS = str.maketrans({c: SUBSTITUTIONS[c] for c in "@$€£"})
+_APOSTROPHES = re.compile(r"['’‘`´ʼ]")
+_NOT_WORD_LATIN = re.compile(r"[^a-z0-9]+")
+# Three or more one-character tokens in a row (a letter may be doubled: "r d vv"): a word spelt
+# out to dodge filters.
+_SPELT_OUT = re.compile(r"(?<![a-z0-9])(?:([a-z0-9])\1?+ ){2,}([a-z0-9])\2?+(?![a-z0-9])")
+_REPEATED_3 = re.compile(r"([a-z])\1{2,}")
+
+# Spelt-out numbers that matter for ages, so that "j'ai quatorze ans" reads as "j ai 14 ans".
+_NUMBER_WORDS = {
+    "dix sept": "17",
+    "dix-sept": "17",
+    "dixsept": "17",
+    "seize": "16",
+    "quinze": "15",
+    "quatorze": "14",
+    "treize": "13",
+    "douze": "12",
+    "onze": "11",
+    "seventeen": "17",
+    "sixteen": "16",
+    "fifteen": "15",
+    "fourteen": "14",
+    "thirteen": "13",
+    "twelve": "12",
+    "eleven": "11",
+}
+_NUMBER_WORD = re.compile(
+    r"\b(" + "|".join(sorted(map(re.escape, _NUMBER_WORDS), key=len, reverse=True)) + r")\b"
+)
+
+# Every number word above contains one of these: most messages skip the substitution.
+_NUMBER_HINT = re.compile(r"ze|teen|twelve|eleven|dix")
+
+
+def _unleet(match: re.Match[str]) -> str:
+    return "".join(SUBSTITUTIONS[c] for c in match.group(0))
+
+
+def _join_spelt_out(match: re.Match[str]) -> str:
+    return match.group(0).replace(" ", "")
+
+
+def keyword(word: str) -> str:
+    """A pattern for ``word`` in the ``words`` form that also takes doubled letters ("snaap")."""
+    return (
+        r"\b" + "".join(f"{re.escape(c)}+" if c.isalpha() else re.escape(c) for c in word) + r"\b"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Forms:
+    """Every view of one text that a check reads (see the module docstring)."""
+
+    original: str
+    light: str
+    words: str
+    keys: tuple[Squeezed, ...]
+    folded: str
+    numbers: str
+    unleeted: str
+    latin_words: str
+    squashed: str
+
+
+# How many times :func:`read` ran: a message's path must read its text once (a test checks).
+reads = 0
+
+
+def read(text: str) -> Forms:
+    """Every form of ``text`` any check reads; linear in ``len(text)``."""
+    global reads
+    reads += 1
     light = light_form(text)
     words, glued, with_l = _word_views(light)
     keys = [squeeze(words)]
     for view in (glued, with_l):
         if view is not None and view != words:
             keys.append(squeeze(view))
-    return Normalised(original=text, light=light, words=words, keys=tuple(keys))
-
-
-def term_key(term: str) -> Squeezed:
-    """The form a listed term takes in the automaton: normalised exactly like a message."""
-    return squeeze(_word_views(light_form(term))[0])
+    folded = _SPACES.sub(" ", _APOSTROPHES.sub(" ", light)).strip()
+    # Ages written in words, and symbols as spaces, so that "j'ai 14ans!" reads "j ai 14ans".
+    numbers = folded
+    if _NUMBER_HINT.search(folded):
+        numbers = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1)], folded)
+    numbers = _SPACES.sub(" ", _NOT_WORD_LATIN.sub(" ", numbers)).strip()
+    unleeted = _LEET_IN_WORD.sub(_unleet, folded)
+    # Symbols that only ever stand for letters in words ("s.n.@.p"): this form keeps none.
+    latin = unleeted.translate(_SYMBOL_LETTERS)
+    latin = _SPACES.sub(" ", _NOT_WORD_LATIN.sub(" ", latin)).strip()
+    latin = _SPELT_OUT.sub(_join_spelt_out, latin)
+    # Spelt out, "s.n.4.p" had no letter beside its "4"; joined, it has.
+    latin = _LEET_IN_WORD.sub(_unleet, latin)
+    latin = _REPEATED_3.sub(r"\1", latin)
+    return Forms(
+        original=text,
+        light=light,
+        words=words,
+        keys=tuple(keys),
+        folded=folded,
+        numbers=numbers,
+        unleeted=unleeted,
+        latin_words=latin,
+        squashed=latin.replace(" ", ""),
+    )
