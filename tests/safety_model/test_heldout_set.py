@@ -1,0 +1,328 @@
+"""The independent held-out safety evaluation set (data/safety/heldout/).
+
+Checks the schema of every line and conversation, the minimum sizes and the harmless share,
+that ids are unique, that the set holds no exact or near duplicates, and that it is disjoint
+from every text the model or the rules are trained on (data/safety/*.jsonl outside heldout/
+and the string literals of scripts/safety_templates.py).
+
+Failures name the held-out id and text only, never the training text it collided with, so that
+whoever fixes the set stays independent of the training data.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "data" / "safety"
+HELDOUT = DATA / "heldout"
+TEMPLATES = ROOT / "scripts" / "safety_templates.py"
+
+CATEGORIES = {
+    "child_safety",
+    "sexual",
+    "solicitation",
+    "drugs",
+    "weapons",
+    "violence",
+    "harassment",
+    "hate",
+    "personal_data",
+    "off_platform",
+    "spam",
+    "non_consent",
+    "ambush",
+    "scam",
+    "doxxing",
+}
+CONTEXTS = {
+    "all_ages_room",
+    "teen_room",
+    "adult_room",
+    "private_adult_adult",
+    "private_teen_teen",
+    "private_adult_to_minor",
+}
+FORMS = {"plain", "obfuscated", "code_words", "conversational"}
+BANDS = {"13-14", "15-17", "18+"}
+KINDS = {"grooming", "ambush", "dealing", "harmless_lookalike"}
+LINE_KEYS = {"id", "text", "lang", "label", "category", "context", "form", "author_band", "note"}
+CONV_KEYS = {"id", "lang", "label", "kind", "context", "participants", "messages", "request_turn"}
+
+INTERNAL_NEAR = 0.9
+TRAINING_NEAR = 0.8
+
+
+def _jsonl(path: Path) -> list[dict[str, object]]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def lines() -> list[dict[str, object]]:
+    return _jsonl(HELDOUT / "lines.jsonl")
+
+
+@pytest.fixture(scope="module")
+def conversations() -> list[dict[str, object]]:
+    return _jsonl(HELDOUT / "conversations.jsonl")
+
+
+def normalise(text: str) -> str:
+    """Lower case, accents stripped, punctuation and emoji dropped, spaces collapsed."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(re.findall(r"\w+", stripped))
+
+
+def shingles(norm: str) -> frozenset[str]:
+    padded = f" {norm} "
+    if len(padded) < 3:
+        return frozenset({padded})
+    return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 1.0
+
+
+class ShingleIndex:
+    """Prefix-filtered index: finds every stored set with Jaccard >= threshold to a probe.
+
+    Each set is ordered rarest shingle first; two sets with Jaccard >= t must share one of the
+    first |A| - ceil(t * |A|) + 1 shingles of each, so only those prefixes are indexed and probed.
+    """
+
+    def __init__(self, sets: list[frozenset[str]], threshold: float, freq: Counter[str]) -> None:
+        self.sets = sets
+        self.threshold = threshold
+        self.freq = freq
+        self.index: dict[str, list[int]] = defaultdict(list)
+        for i, s in enumerate(sets):
+            for g in self._prefix(s):
+                self.index[g].append(i)
+
+    def _prefix(self, s: frozenset[str]) -> list[str]:
+        ordered = sorted(s, key=lambda g: (self.freq[g], g))
+        return ordered[: len(s) - math.ceil(self.threshold * len(s)) + 1]
+
+    def matches(self, probe: frozenset[str], skip: int | None = None) -> list[tuple[int, float]]:
+        seen: set[int] = set()
+        found = []
+        for g in self._prefix(probe):
+            for j in self.index.get(g, ()):
+                if j in seen or j == skip:
+                    continue
+                seen.add(j)
+                other = self.sets[j]
+                small, big = sorted((len(probe), len(other)))
+                if small < self.threshold * big:
+                    continue
+                score = jaccard(probe, other)
+                if score >= self.threshold:
+                    found.append((j, score))
+        return found
+
+
+def training_texts() -> list[str]:
+    texts: list[str] = []
+    for path in sorted(DATA.rglob("*.jsonl")):
+        if HELDOUT in path.parents:
+            continue
+        for obj in _jsonl(path):
+            if isinstance(obj.get("text"), str):
+                texts.append(obj["text"])
+            for msg in obj.get("messages", []) or []:
+                if isinstance(msg, dict) and isinstance(msg.get("text"), str):
+                    texts.append(msg["text"])
+                elif isinstance(msg, str):
+                    texts.append(msg)
+    if TEMPLATES.exists():
+        # The template module exposes no function returning texts; take its string literals
+        # (without importing it) so a held-out line copied from a template is still caught.
+        tree = ast.parse(TEMPLATES.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if len(normalise(node.value)) >= 12 and "{" not in node.value:
+                    texts.append(node.value)
+    return texts
+
+
+def _texts_of(lines: list[dict[str, object]], conversations: list[dict[str, object]]) -> list:
+    out = [(str(r["id"]), str(r["text"])) for r in lines]
+    for conv in conversations:
+        for k, msg in enumerate(conv["messages"]):  # type: ignore[arg-type]
+            out.append((f"{conv['id']}#{k}", msg["text"]))
+    return out
+
+
+# ---------------------------------------------------------------- schema and sizes
+
+
+def test_line_schema(lines: list[dict[str, object]]) -> None:
+    problems = []
+    for r in lines:
+        rid = r.get("id")
+        if set(r) != LINE_KEYS:
+            problems.append((rid, "keys", sorted(set(r) ^ LINE_KEYS)))
+            continue
+        if not (isinstance(rid, str) and re.fullmatch(r"h\d{4,}", rid)):
+            problems.append((rid, "id"))
+        if not (isinstance(r["text"], str) and r["text"].strip()):
+            problems.append((rid, "text"))
+        if r["lang"] not in {"fr", "en"}:
+            problems.append((rid, "lang"))
+        if r["label"] not in {"harmful", "harmless"}:
+            problems.append((rid, "label"))
+        if r["label"] == "harmful" and r["category"] not in CATEGORIES:
+            problems.append((rid, "harmful line without a known category"))
+        if r["label"] == "harmless" and r["category"] is not None:
+            problems.append((rid, "harmless line with a category"))
+        if r["context"] not in CONTEXTS:
+            problems.append((rid, "context"))
+        if r["form"] not in FORMS:
+            problems.append((rid, "form"))
+        if r["author_band"] not in BANDS:
+            problems.append((rid, "author_band"))
+        if not (isinstance(r["note"], str) and r["note"].strip()):
+            problems.append((rid, "note"))
+        adult_only = {"private_adult_to_minor", "private_adult_adult", "adult_room"}
+        if r["context"] in adult_only and r["author_band"] != "18+":
+            problems.append((rid, "minor author in an adult-authored context"))
+        if r["context"] == "private_teen_teen" and r["author_band"] == "18+":
+            problems.append((rid, "adult author in a teen-teen conversation"))
+    assert not problems, problems[:20]
+
+
+def test_sizes_and_balance(lines: list[dict[str, object]]) -> None:
+    assert len(lines) >= 1000
+    harmless = sum(r["label"] == "harmless" for r in lines)
+    assert harmless / len(lines) >= 0.40
+    fr = sum(r["lang"] == "fr" for r in lines) / len(lines)
+    assert 0.45 <= fr <= 0.65
+    per_cat = Counter(r["category"] for r in lines if r["label"] == "harmful")
+    assert set(per_cat) == CATEGORIES
+    assert min(per_cat.values()) >= 30, per_cat
+    forms = Counter(r["form"] for r in lines if r["label"] == "harmful")
+    assert all(forms[f] >= 100 for f in FORMS), forms
+    contexts = Counter(r["context"] for r in lines)
+    assert set(contexts) == CONTEXTS, contexts
+
+
+def test_conversation_schema(conversations: list[dict[str, object]]) -> None:
+    assert len(conversations) >= 30
+    labels = Counter(c.get("label") for c in conversations)
+    assert labels["harmful"] >= 12 and labels["harmless"] >= 12, labels
+    problems = []
+    for c in conversations:
+        cid = c.get("id")
+        if set(c) != CONV_KEYS:
+            problems.append((cid, "keys", sorted(set(c) ^ CONV_KEYS)))
+            continue
+        if c["lang"] not in {"fr", "en"} or c["context"] not in CONTEXTS:
+            problems.append((cid, "lang/context"))
+        if c["kind"] not in KINDS:
+            problems.append((cid, "kind"))
+        if (c["label"] == "harmless") != (c["kind"] == "harmless_lookalike"):
+            problems.append((cid, "label and kind disagree"))
+        parts = c["participants"]
+        if not (
+            isinstance(parts, dict)
+            and parts
+            and all(p.get("band") in BANDS for p in parts.values())
+        ):
+            problems.append((cid, "participants"))
+            continue
+        msgs = c["messages"]
+        if not (isinstance(msgs, list) and 6 <= len(msgs) <= 14):
+            problems.append((cid, "6 to 14 messages"))
+            continue
+        for m in msgs:
+            if set(m) != {"from", "text"} or m["from"] not in parts or not m["text"].strip():
+                problems.append((cid, "message", m))
+        turn = c["request_turn"]
+        if turn is not None and not (isinstance(turn, int) and 0 <= turn < len(msgs)):
+            problems.append((cid, "request_turn"))
+        if c["label"] == "harmful" and turn is None:
+            problems.append((cid, "harmful conversation without a request turn"))
+    assert not problems, problems[:20]
+
+
+def test_unique_ids(lines: list[dict[str, object]], conversations: list[dict[str, object]]) -> None:
+    ids = [r["id"] for r in lines] + [c["id"] for c in conversations]
+    dupes = [i for i, n in Counter(ids).items() if n > 1]
+    assert not dupes, dupes
+
+
+# ---------------------------------------------------------------- duplicates and disjointness
+
+
+def test_no_duplicates_inside_the_set(lines: list[dict[str, object]]) -> None:
+    norms = [normalise(str(r["text"])) for r in lines]
+    exact = [n for n, k in Counter(norms).items() if k > 1]
+    assert not exact, exact[:20]
+    sets = [shingles(n) for n in norms]
+    freq: Counter[str] = Counter(g for s in sets for g in s)
+    index = ShingleIndex(sets, INTERNAL_NEAR, freq)
+    near = sorted(
+        {
+            (min(i, j), max(i, j), round(score, 2))
+            for i, s in enumerate(sets)
+            for j, score in index.matches(s, skip=i)
+        }
+    )
+    assert not near, [(lines[i]["id"], lines[j]["id"], sc) for i, j, sc in near[:20]]
+
+
+def _collisions(items: Iterable[tuple[str, str]], train: list[str]) -> list[tuple[str, str]]:
+    train_norms = [normalise(t) for t in train]
+    train_exact = set(train_norms)
+    train_sets = [shingles(n) for n in train_norms]
+    probes = [(key, text, normalise(text)) for key, text in items]
+    probe_sets = [shingles(n) for _, _, n in probes]
+    freq: Counter[str] = Counter(g for s in train_sets for g in s)
+    freq.update(g for s in probe_sets for g in s)
+    index = ShingleIndex(train_sets, TRAINING_NEAR, freq)
+    bad = []
+    for (key, text, norm), s in zip(probes, probe_sets, strict=True):
+        if norm in train_exact or index.matches(s):
+            bad.append((key, text))
+    return bad
+
+
+def test_disjoint_from_training_data(
+    lines: list[dict[str, object]], conversations: list[dict[str, object]]
+) -> None:
+    train = training_texts()
+    assert len(train) > 100, "training data not found"
+    items = [(k, t) for k, t in _texts_of(lines, conversations) if len(normalise(t)) >= 8]
+    bad = _collisions(items, train)
+    # Only the held-out side is reported: fix it by rewording, without reading the training side.
+    assert not bad, bad[:30]
+
+
+def test_index_finds_what_a_brute_force_scan_finds() -> None:
+    texts = [
+        "on se capte au parc vers 17h",
+        "on se capte au parc vers 17h!",
+        "on se capte au parc vers 18h",
+        "rien à voir avec le reste",
+        "totally unrelated english line here",
+    ]
+    sets = [shingles(normalise(t)) for t in texts]
+    freq: Counter[str] = Counter(g for s in sets for g in s)
+    for threshold in (0.5, 0.8, 0.9):
+        index = ShingleIndex(sets, threshold, freq)
+        for i, s in enumerate(sets):
+            fast = {j for j, _ in index.matches(s, skip=i)}
+            slow = {j for j, o in enumerate(sets) if j != i and jaccard(s, o) >= threshold}
+            assert fast == slow, (threshold, i)
