@@ -78,10 +78,15 @@ def conversations() -> list[dict[str, object]]:
 
 
 def normalise(text: str) -> str:
-    """Lower case, accents stripped, punctuation and emoji dropped, spaces collapsed."""
+    """Lower case, accents and punctuation stripped, spaces collapsed; emoji are kept."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(re.findall(r"\w+", stripped))
+    kept = []
+    for ch in decomposed:
+        cat = unicodedata.category(ch)
+        if cat in {"Mn", "Me", "Cf"}:
+            continue
+        kept.append(" " if cat.startswith(("P", "Z", "C")) or ch.isspace() else ch)
+    return " ".join("".join(kept).split())
 
 
 def shingles(norm: str) -> frozenset[str]:
@@ -151,9 +156,13 @@ def training_texts() -> list[str]:
         # (without importing it) so a held-out line copied from a template is still caught.
         tree = ast.parse(TEMPLATES.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if len(normalise(node.value)) >= 12 and "{" not in node.value:
-                    texts.append(node.value)
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and len(normalise(node.value)) >= 12
+                and "{" not in node.value
+            ):
+                texts.append(node.value)
     return texts
 
 
