@@ -19,19 +19,27 @@ from causerie.store.rooms import RoomRow
 from causerie.store.safety import (
     SafetyStore,
     safety_decisions,
-    safety_escalations,
     safety_sanctions,
     safety_strikes,
 )
+from causerie.store.schema import review_events, review_history, review_items, review_jobs
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 async def safety_engine(request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
-    """A migrated database with the safety tables empty."""
+    """A migrated database with the safety tables and the review queue empty."""
     url = str(request.getfixturevalue(f"migrated_{request.param}"))
     engine = create_engine(url)
     async with engine.begin() as conn:
-        for table in (safety_decisions, safety_escalations, safety_strikes, safety_sanctions):
+        for table in (
+            safety_decisions,
+            safety_strikes,
+            safety_sanctions,
+            review_events,
+            review_history,
+            review_jobs,
+            review_items,
+        ):
             await conn.execute(delete(table))
     try:
         yield engine

@@ -1,9 +1,10 @@
-"""Safety decisions, escalations, strikes and sanctions: the durable record of the policy engine.
+"""Safety decisions, strikes and sanctions: the durable record of the policy engine.
 
 A decision row is written for every subject screened (message, private message, nickname, room
 name, topic). It keeps a hash of the text, not the text: what was said stays in the messages table
-and expires with it. An escalation keeps the text, because a moderator must read it after the
-message has expired; migration ``s0001`` creates these tables.
+and expires with it. An escalation or a hold keeps the text, because a moderator must read it
+after the message has expired: it is a job of the one review queue (:mod:`causerie.store.review`),
+where this store puts it and reads it back. Migration ``s0001`` creates the decision tables.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from causerie.domain import Category, JobStatus
+from causerie.store.review import ItemKind, Job, NewItem, NewJob, ReviewStore, Source, queue_of
 from causerie.store.schema import metadata
 
 safety_decisions = Table(
@@ -52,27 +55,6 @@ safety_decisions = Table(
     Column("stages", Text, nullable=False),
     Column("policy_version", String(80), nullable=False),
     Column("elapsed_ms", Double, nullable=False),
-)
-
-safety_escalations = Table(
-    "safety_escalations",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("decision_id", String(32), nullable=False, index=True),
-    Column("created_at", Double, nullable=False),
-    # "escalate" (a moderator must look) or "hold" (the content waits for a moderator's release).
-    Column("reason", String(16), nullable=False),
-    Column("category", String(32), nullable=True),
-    # Lower is more urgent: child safety comes first in the moderation queue.
-    Column("priority", Integer, nullable=False),
-    Column("subject_kind", String(16), nullable=False),
-    Column("author_key", String(80), nullable=False),
-    Column("author_nickname", String(40), nullable=False),
-    Column("room_id", String(80), nullable=True),
-    Column("recipient_key", String(80), nullable=True),
-    Column("text", Text, nullable=False),
-    Column("status", String(16), nullable=False, server_default="open"),
-    Index("ix_safety_escalations_queue", "status", "priority", "created_at"),
 )
 
 safety_strikes = Table(
@@ -147,10 +129,17 @@ class DecisionRecord:
 
 @dataclass(frozen=True, slots=True)
 class Escalation:
+    """A decision a moderator must look at, as the pipeline hands it over and reads it back.
+
+    It is stored as a review job (``id`` is the job's id) whose item is the decision's subject.
+    """
+
     decision_id: str
     created_at: float
+    # "escalate" (a moderator must look) or "hold" (the content waits for a moderator's release).
     reason: str
     category: str | None
+    # Lower is more urgent: child safety comes first in the moderation queue.
     priority: int
     subject_kind: str
     author_key: str
@@ -160,6 +149,64 @@ class Escalation:
     recipient_key: str | None = None
     status: str = "open"
     id: int | None = None
+    # The stage that escalated; by default a hold's is "hold", and an escalation's "rules" when
+    # rules fired for its decision, else "model".
+    source: Source | None = None
+
+    def review_item(self) -> NewItem:
+        return NewItem(
+            kind=ItemKind(self.subject_kind),
+            # One job per decision: each held message waits for its own release.
+            key=f"decision:{self.decision_id}",
+            author_key=self.author_key,
+            author_nickname=self.author_nickname,
+            text=self.text,
+            room_id=self.room_id,
+            recipient_key=self.recipient_key,
+            decision_id=self.decision_id,
+        )
+
+    def review_job(self, record: DecisionRecord | None) -> NewJob:
+        category = Category(self.category) if self.category is not None else None
+        source = self.source
+        if source is None:
+            if self.reason == "hold":
+                source = Source.HOLD
+            else:
+                source = Source.RULES if record is None or record.rules else Source.MODEL
+        label = "held for review" if self.reason == "hold" else "escalated"
+        return NewJob(
+            queue=queue_of(category),
+            priority=self.priority,
+            source=source,
+            kind=self.reason,
+            reason=f"{label}: {self.category or 'uncategorised'}",
+            category=category,
+        )
+
+    @classmethod
+    def of_job(cls, job: Job) -> Escalation:
+        item = job.item
+        return cls(
+            id=job.id,
+            decision_id=item.decision_id or "",
+            created_at=job.created_at,
+            reason=job.kind,
+            category=job.category.value if job.category else None,
+            priority=job.priority,
+            subject_kind=item.kind.value,
+            author_key=item.author_key,
+            author_nickname=item.author_nickname,
+            text=item.text,
+            room_id=item.room_id,
+            recipient_key=item.recipient_key,
+            status=job.status.value,
+            source=job.source,
+        )
+
+
+# The review job sources this store's escalations come from.
+SAFETY_SOURCES = (Source.RULES, Source.MODEL, Source.HOLD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,40 +242,28 @@ def _decision(row: object) -> DecisionRecord:
 
 
 class SafetyStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, review: ReviewStore | None = None) -> None:
         self.engine = engine
+        self.review = review or ReviewStore(engine)
 
     # -- decisions -----------------------------------------------------------------------------
 
     async def add_decisions(
         self, records: Sequence[DecisionRecord], escalations: Sequence[Escalation] = ()
     ) -> None:
-        """Insert decisions (and their escalations) in one transaction."""
+        """Insert decisions, and queue their escalations for review, in one transaction."""
         if not records and not escalations:
             return
+        by_id = {r.id: r for r in records}
         async with self.engine.begin() as conn:
             if records:
                 await conn.execute(insert(safety_decisions), [r.row() for r in records])
-            if escalations:
-                await conn.execute(
-                    insert(safety_escalations),
-                    [
-                        {
-                            "decision_id": e.decision_id,
-                            "created_at": e.created_at,
-                            "reason": e.reason,
-                            "category": e.category,
-                            "priority": e.priority,
-                            "subject_kind": e.subject_kind,
-                            "author_key": e.author_key,
-                            "author_nickname": e.author_nickname,
-                            "room_id": e.room_id,
-                            "recipient_key": e.recipient_key,
-                            "text": e.text,
-                            "status": e.status,
-                        }
-                        for e in escalations
-                    ],
+            for e in escalations:
+                await self.review.enqueue(
+                    e.review_item(),
+                    e.review_job(by_id.get(e.decision_id)),
+                    now=e.created_at,
+                    conn=conn,
                 )
 
     async def link_content(self, links: Sequence[tuple[str, str]]) -> None:
@@ -242,6 +277,7 @@ class SafetyStore:
                     .where(safety_decisions.c.id == decision_id)
                     .values(content_id=content_id)
                 )
+            await self.review.link_content(links, conn=conn)
 
     async def decision(self, decision_id: str) -> DecisionRecord | None:
         query = select(safety_decisions).where(safety_decisions.c.id == decision_id)
@@ -265,34 +301,11 @@ class SafetyStore:
     # -- escalations ---------------------------------------------------------------------------
 
     async def open_escalations(self, limit: int = 100) -> list[Escalation]:
-        """The moderation queue: most urgent first, then oldest first."""
-        t = safety_escalations
-        query = (
-            select(t)
-            .where(t.c.status == "open")
-            .order_by(t.c.priority, t.c.created_at)
-            .limit(limit)
+        """The policy's undecided jobs in the review queue: most urgent first, then oldest."""
+        jobs = await self.review.jobs(
+            status=(JobStatus.OPEN, JobStatus.CLAIMED), sources=SAFETY_SOURCES, limit=limit
         )
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [
-            Escalation(
-                id=m["id"],
-                decision_id=m["decision_id"],
-                created_at=m["created_at"],
-                reason=m["reason"],
-                category=m["category"],
-                priority=m["priority"],
-                subject_kind=m["subject_kind"],
-                author_key=m["author_key"],
-                author_nickname=m["author_nickname"],
-                room_id=m["room_id"],
-                recipient_key=m["recipient_key"],
-                text=m["text"],
-                status=m["status"],
-            )
-            for m in (r._mapping for r in rows)
-        ]
+        return [Escalation.of_job(job) for job in jobs]
 
     # -- strikes and sanctions -----------------------------------------------------------------
 

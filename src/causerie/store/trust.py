@@ -1,20 +1,23 @@
-"""The protection of minors' own tables: remembered ages, conversation risk, incidents, escalations.
+"""The protection of minors' own tables (remembered ages, conversation risk), and its escalations.
 
 Kept apart from the chat tables (their own metadata and Alembic branch ``trust``) because they
-outlive the chat's visible window: an escalation keeps a copy of the conversation's history until
-moderators close it, while the chat's messages are purged after a few hours.
+outlive the chat's visible window. Escalations and incidents are the one review queue's
+(:mod:`causerie.store.review`): an escalation is a job whose item is the conversation, with a
+frozen copy of its history kept until moderators close it (the chat's messages are purged after
+a few hours); an incident is an event of that conversation. This store keeps the fence's words
+for them (:class:`EscalationRow`, :class:`IncidentRow`, whose ``escalation_id`` is the job's id).
 
 What is identifying here, and why (docs/safety.md):
 
 - ``trust_band_memory`` holds a keyed hash (HMAC-SHA256, truncated) of a device token or of an
   address, never the token or the address, and only until the memory window ends.
-- ``trust_incidents`` keeps the text of refused attempts: evidence for moderators. Those no
-  escalation took up are deleted after ``minors.incident_retention_days``.
+- incidents keep the text of refused attempts: evidence for moderators. Those no escalation took
+  up are deleted after ``minors.incident_retention_days``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import (
@@ -25,7 +28,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    Text,
     and_,
     delete,
     insert,
@@ -36,6 +38,19 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from causerie.domain import AgeBand, Category, ConversationKey, JobStatus
+from causerie.store.review import (
+    Event,
+    HistoryMessage,
+    ItemKind,
+    Job,
+    NewEvent,
+    NewItem,
+    NewJob,
+    ReviewStore,
+    Source,
+    joined,
+)
 from causerie.store.schema import messages
 
 trust_metadata = MetaData(
@@ -72,63 +87,8 @@ conversations = Table(
     Column("score", Double, nullable=False),
     Column("updated_at", Double, nullable=False),
     Column("frozen_at", Double, nullable=True),
+    # The review job the conversation's escalation opened, while it is escalated.
     Column("escalation_id", _ID, nullable=True),
-)
-
-escalations = Table(
-    "trust_escalations",
-    trust_metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
-    Column("conversation_key", String(240), nullable=False, index=True),
-    # grooming, contact_attempt, age_inconsistency, under_13_claim
-    Column("kind", String(32), nullable=False),
-    Column("status", String(16), nullable=False, server_default="open"),
-    Column("reason", String(400), nullable=False),
-    Column("offender_session", String(40), nullable=False),
-    Column("offender_nickname", String(40), nullable=False),
-    Column("offender_key", String(80), nullable=False, index=True),
-    Column("offender_band", String(8), nullable=False),
-    # The room, or the nickname of the person written to.
-    Column("target", String(80), nullable=False),
-    Column("score", Double, nullable=False),
-    Column("signals", String(400), nullable=False, server_default=""),
-    Column("created_at", Double, nullable=False),
-    Column("updated_at", Double, nullable=False),
-    # The evidence locker's reference, once the content is sealed there.
-    Column("evidence_ref", String(200), nullable=True),
-)
-
-incidents = Table(
-    "trust_incidents",
-    trust_metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
-    Column("escalation_id", _ID, nullable=True, index=True),
-    Column("conversation_key", String(240), nullable=False, index=True),
-    # message, private_attempt, teen_room_attempt, typing_attempt, frozen_attempt, age_claim
-    Column("kind", String(32), nullable=False),
-    # refused, delivered, rebanded
-    Column("action", String(16), nullable=False),
-    Column("signals", String(400), nullable=False, server_default=""),
-    Column("offender_session", String(40), nullable=False),
-    Column("offender_nickname", String(40), nullable=False),
-    Column("offender_key", String(80), nullable=False),
-    Column("offender_band", String(8), nullable=False),
-    Column("target", String(80), nullable=False),
-    Column("text", Text, nullable=False, server_default=""),
-    Column("created_at", Double, nullable=False, index=True),
-)
-
-preserved_messages = Table(
-    "trust_preserved_messages",
-    trust_metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
-    Column("escalation_id", _ID, nullable=False, index=True),
-    Column("message_id", _ID, nullable=True),
-    Column("room_id", String(80), nullable=True),
-    Column("sender_nickname", String(40), nullable=False),
-    Column("recipient_nickname", String(40), nullable=True),
-    Column("text", Text, nullable=False),
-    Column("created_at", Double, nullable=False),
 )
 
 
@@ -222,23 +182,66 @@ class IncidentRow:
     created_at: float
 
 
-@dataclass(frozen=True, slots=True)
-class PreservedMessage:
-    message_id: int | None
-    room_id: str | None
-    sender_nickname: str
-    recipient_nickname: str | None
-    text: str
-    created_at: float
+# The frozen history kept with an escalation is the review item's.
+PreservedMessage = HistoryMessage
+
+# The review job sources of the fence's escalations.
+TRUST_SOURCES = (Source.FENCE, Source.FREEZE, Source.AGE_CLAIM)
+AGE_KINDS = frozenset({"age_inconsistency", "under_13_claim"})
 
 
-def _joined(values: Iterable[str]) -> str:
-    return ",".join(sorted(set(values)))[:400]
+def _band(value: str) -> AgeBand | None:
+    try:
+        return AgeBand(value)
+    except ValueError:
+        return None
+
+
+def _escalation_row(job: Job) -> EscalationRow:
+    item = job.item
+    # Undecided jobs read "open" as they always did; a decided one reads the decision's word.
+    status = "open" if job.status is not JobStatus.DECIDED else (job.action or "closed")
+    return EscalationRow(
+        id=job.id,
+        conversation_key=item.conversation_key or item.key,
+        kind=job.kind,
+        status=status,
+        reason=job.reason,
+        offender_session=item.author_session or "",
+        offender_nickname=item.author_nickname,
+        offender_key=item.author_key,
+        offender_band=item.author_band.value if item.author_band else "",
+        target=item.place or "",
+        score=job.score or 0.0,
+        signals=joined(item.signals),
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        evidence_ref=item.evidence_ref,
+    )
+
+
+def _incident_row(event: Event) -> IncidentRow:
+    return IncidentRow(
+        id=event.id,
+        escalation_id=event.job_id,
+        conversation_key=event.conversation_key,
+        kind=event.kind,
+        action=event.action,
+        signals=joined(event.signals),
+        offender_session=event.author_session,
+        offender_nickname=event.author_nickname,
+        offender_key=event.author_key,
+        offender_band=event.author_band,
+        target=event.place,
+        text=event.text,
+        created_at=event.created_at,
+    )
 
 
 class TrustStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, review: ReviewStore | None = None) -> None:
         self.engine = engine
+        self.review = review or ReviewStore(engine)
 
     # -- remembered ages -----------------------------------------------------------------------
 
@@ -366,18 +369,20 @@ class TrustStore:
         frozen_at = row.frozen_at if row else None
         escalation_id: int | None = row.escalation_id if row else None
         opened = False
+        item_id: int | None = None
         if escalate is not None:
-            if escalation_id is None:
-                escalation_id = await self._open_escalation(
-                    conn, conversation_key, escalate, score, at, history_limit
-                )
-                opened = True
-            else:
-                await conn.execute(
-                    update(escalations)
-                    .where(escalations.c.id == escalation_id)
-                    .values(score=max(score, 0.0), updated_at=at)
-                )
+            enqueued = await self.review.enqueue(
+                _item_of(conversation_key, escalate),
+                _job_of(escalate, score, freeze),
+                now=at,
+                conn=conn,
+            )
+            escalation_id, item_id, opened = enqueued.job_id, enqueued.item_id, enqueued.opened
+            if opened:
+                history = await _history(conn, escalate.history, history_limit)
+                await self.review.add_history(item_id, history, conn=conn)
+        elif escalation_id is not None:
+            item_id = await self.review.item_of(escalation_id, conn=conn)
         if freeze and frozen_at is None:
             frozen_at = at
         values = {
@@ -395,88 +400,30 @@ class TrustStore:
                 .values(**values)
             )
         if incident is not None:
-            await conn.execute(
-                insert(incidents).values(
-                    escalation_id=escalation_id,
+            await self.review.add_event(
+                NewEvent(
                     conversation_key=conversation_key,
                     kind=incident.kind,
                     action=incident.action,
-                    signals=_joined(incident.signals),
-                    offender_session=incident.offender.session,
-                    offender_nickname=incident.offender.nickname,
-                    offender_key=incident.offender.key,
-                    offender_band=incident.offender.band,
-                    target=incident.target[:80],
+                    signals=incident.signals,
+                    author_session=incident.offender.session,
+                    author_nickname=incident.offender.nickname,
+                    author_key=incident.offender.key,
+                    author_band=incident.offender.band,
+                    place=incident.target,
                     text=incident.text,
-                    created_at=at,
-                )
+                ),
+                at=at,
+                item_id=item_id,
+                conn=conn,
             )
-        if opened:
-            await conn.execute(
-                update(incidents)
-                .where(
-                    incidents.c.conversation_key == conversation_key,
-                    incidents.c.escalation_id.is_(None),
-                )
-                .values(escalation_id=escalation_id)
-            )
+        if opened and item_id is not None:
+            # The conversation's earlier attempts are the new job's evidence too.
+            await self.review.attach_events(conversation_key, item_id, conn=conn)
         return Recorded(escalation_id=escalation_id, opened=opened, frozen=frozen_at is not None)
 
-    async def _open_escalation(
-        self,
-        conn: AsyncConnection,
-        conversation_key: str,
-        request: EscalationRequest,
-        score: float,
-        at: float,
-        history_limit: int,
-    ) -> int:
-        result = await conn.execute(
-            insert(escalations)
-            .values(
-                conversation_key=conversation_key,
-                kind=request.kind,
-                status="open",
-                reason=request.reason[:400],
-                offender_session=request.offender.session,
-                offender_nickname=request.offender.nickname,
-                offender_key=request.offender.key,
-                offender_band=request.offender.band,
-                target=request.target[:80],
-                score=max(score, 0.0),
-                signals=_joined(request.signals),
-                created_at=at,
-                updated_at=at,
-            )
-            .returning(escalations.c.id)
-        )
-        escalation_id = int(result.scalar_one())
-        history = await _history(conn, request.history, history_limit)
-        if history:
-            await conn.execute(
-                insert(preserved_messages),
-                [
-                    {
-                        "escalation_id": escalation_id,
-                        "message_id": m.message_id,
-                        "room_id": m.room_id,
-                        "sender_nickname": m.sender_nickname,
-                        "recipient_nickname": m.recipient_nickname,
-                        "text": m.text,
-                        "created_at": m.created_at,
-                    }
-                    for m in history
-                ],
-            )
-        return escalation_id
-
     async def set_evidence_ref(self, escalation_id: int, reference: str) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                update(escalations)
-                .where(escalations.c.id == escalation_id)
-                .values(evidence_ref=reference[:200])
-            )
+        await self.review.set_evidence_ref(escalation_id, reference)
 
     async def release(self, conversation_key: str, *, status: str, at: float) -> None:
         """A moderator's decision: unfreeze the conversation and close its escalation."""
@@ -491,11 +438,7 @@ class TrustStore:
             if row is None:
                 return
             if row.escalation_id is not None:
-                await conn.execute(
-                    update(escalations)
-                    .where(escalations.c.id == row.escalation_id)
-                    .values(status=status, updated_at=at)
-                )
+                await self.review.close(row.escalation_id, status, now=at, conn=conn)
             await conn.execute(
                 update(conversations)
                 .where(conversations.c.key == conversation_key)
@@ -505,38 +448,28 @@ class TrustStore:
     # -- reading, for moderators and tests -----------------------------------------------------
 
     async def escalations(self, *, status: str | None = None) -> list[EscalationRow]:
-        query = select(*escalations.c).order_by(escalations.c.id)
-        if status is not None:
-            query = query.where(escalations.c.status == status)
-        async with self.engine.connect() as conn:
-            return [EscalationRow(**r._mapping) for r in await conn.execute(query)]
+        """The fence's escalations in the order they were opened."""
+        statuses: tuple[JobStatus, ...] | None = None
+        if status == "open":
+            statuses = (JobStatus.OPEN, JobStatus.CLAIMED)
+        elif status is not None:
+            statuses = (JobStatus.DECIDED,)
+        jobs = await self.review.jobs(
+            status=statuses, sources=TRUST_SOURCES, limit=None, by_id=True
+        )
+        rows = [_escalation_row(job) for job in jobs]
+        return [r for r in rows if status is None or r.status == status]
 
     async def incidents(
         self, *, conversation_key: str | None = None, offender_key: str | None = None
     ) -> list[IncidentRow]:
-        query = select(*incidents.c).order_by(incidents.c.id)
-        if conversation_key is not None:
-            query = query.where(incidents.c.conversation_key == conversation_key)
-        if offender_key is not None:
-            query = query.where(incidents.c.offender_key == offender_key)
-        async with self.engine.connect() as conn:
-            return [IncidentRow(**r._mapping) for r in await conn.execute(query)]
+        events = await self.review.events(
+            conversation_key=conversation_key, author_key=offender_key
+        )
+        return [_incident_row(e) for e in events]
 
     async def preserved(self, escalation_id: int) -> list[PreservedMessage]:
-        query = (
-            select(
-                preserved_messages.c.message_id,
-                preserved_messages.c.room_id,
-                preserved_messages.c.sender_nickname,
-                preserved_messages.c.recipient_nickname,
-                preserved_messages.c.text,
-                preserved_messages.c.created_at,
-            )
-            .where(preserved_messages.c.escalation_id == escalation_id)
-            .order_by(preserved_messages.c.id)
-        )
-        async with self.engine.connect() as conn:
-            return [PreservedMessage(*r) for r in await conn.execute(query)]
+        return await self.review.history(escalation_id)
 
     # -- housekeeping --------------------------------------------------------------------------
 
@@ -551,9 +484,6 @@ class TrustStore:
             for statement in (
                 delete(band_memory).where(band_memory.c.expires_at <= now),
                 delete(used_age_tokens).where(used_age_tokens.c.expires_at <= now),
-                delete(incidents).where(
-                    incidents.c.escalation_id.is_(None), incidents.c.created_at < incidents_before
-                ),
                 delete(conversations).where(
                     conversations.c.frozen_at.is_(None),
                     conversations.c.escalation_id.is_(None),
@@ -561,7 +491,37 @@ class TrustStore:
                 ),
             ):
                 removed += (await conn.execute(statement)).rowcount or 0
+            removed += await self.review.purge_events(incidents_before, conn=conn)
             return removed
+
+
+def _item_of(conversation_key: str, request: EscalationRequest) -> NewItem:
+    return NewItem(
+        kind=ItemKind.of_conversation(conversation_key),
+        key=conversation_key,
+        author_key=request.offender.key,
+        author_nickname=request.offender.nickname,
+        author_session=request.offender.session,
+        author_band=_band(request.offender.band),
+        place=request.target,
+        conversation_key=ConversationKey(conversation_key),
+        signals=request.signals,
+    )
+
+
+def _job_of(request: EscalationRequest, score: float, freeze: bool) -> NewJob:
+    if request.kind in AGE_KINDS:
+        source = Source.AGE_CLAIM
+    else:
+        source = Source.FREEZE if freeze else Source.FENCE
+    # Everything the fence escalates is about a minor: the child-safety queue, first.
+    return NewJob.for_category(
+        Category.CHILD_SAFETY,
+        source=source,
+        kind=request.kind,
+        reason=request.reason,
+        score=max(score, 0.0),
+    )
 
 
 async def _history(conn: AsyncConnection, history: History, limit: int) -> list[PreservedMessage]:
