@@ -72,9 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
     """Subcommand groups of the other capabilities (policy, legal, ...): one line each."""
-    from causerie.cli import legal, policy
+    from causerie.cli import hashes, legal, policy
 
-    return [legal.register, policy.register]
+    return [hashes.register, legal.register, policy.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
