@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from causerie.cli.main import main
 from causerie.domain import AgeBand, Category, ConversationKey, JobStatus, ReviewQueue
+from causerie.store.database import create_engine, migrate
 from causerie.store.review import (
     HistoryMessage,
     ItemKind,
@@ -252,3 +257,51 @@ async def test_a_job_reads_with_its_item_events_and_frozen_history(engine: Async
     # Events no job took up go once their window has passed; the others stay.
     assert await store.purge_events(NOW + 10) == 1
     assert [e.text for e in await store.events(conversation_key=key)] == ["avant", "pendant"]
+
+
+def test_policy_queue_lists_the_one_queue(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'causerie.db'}"
+    migrate(url)
+
+    async def fill() -> None:
+        engine = create_engine(url)
+        try:
+            store = ReviewStore(engine)
+            await store.enqueue(item("decision:1", "achetez"), job(Category.SPAM), now=NOW)
+            key = ConversationKey.room("general", "marc")
+            await store.enqueue(
+                item(key, "", kind=ItemKind.CONVERSATION, conversation_key=key),
+                job(Category.CHILD_SAFETY, Source.FREEZE, "grooming"),
+                now=NOW + 1,
+            )
+            decided = await store.enqueue(item("decision:2"), job(Category.DRUGS), now=NOW + 2)
+            assert await store.claim(decided.job_id, "alice", now=NOW + 3, ttl_seconds=60)
+            assert await store.decide(decided.job_id, "alice", "remove", now=NOW + 4)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(fill())
+    config = tmp_path / "causerie.toml"
+    config.write_text(f'[database]\nurl = "{url}"\n')
+    assert main(["--config", str(config), "policy", "queue"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert "p0 child_safety" in lines[0] and "freeze/grooming" in lines[0]
+    assert "p4 general" in lines[1] and "'achetez'" in lines[1]
+
+    assert main(["--config", str(config), "policy", "queue", "--json", "--status", "decided"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    (decided,) = listed["jobs"]
+    assert (decided["status"], decided["decided_by"], decided["action"]) == (
+        "decided",
+        "alice",
+        "remove",
+    )
+    assert decided["item"]["author_nickname"] == "Marc" and decided["category"] == "drugs"
+    assert listed["counts"]["child_safety"] == {"open": 1, "claimed": 0, "decided": 0}
+    assert listed["counts"]["general"]["decided"] == 1
+
+    assert main(["--config", str(config), "policy", "queue", "--queue", "general", "--json"]) == 0
+    assert [j["item"]["text"] for j in json.loads(capsys.readouterr().out)["jobs"]] == ["achetez"]

@@ -1,7 +1,10 @@
-"""``causerie policy``: check a text against the policy, validate packs, lift sanctions.
+"""``causerie policy``: check a text against the policy, validate packs, lift sanctions, list the
+review queue.
 
 ``causerie policy check "some text"`` shows what the pipeline sees and decides, so that an
-operator can tune their packs and policy without running a server.
+operator can tune their packs and policy without running a server. ``causerie policy queue``
+lists the one review queue (the pipeline's escalations and holds, the minors fence's frozen
+conversations and age claims), most urgent first.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import json
 import sys
 import time
 
+from causerie.domain import Category, JobStatus, ReviewQueue
 from causerie.settings import Settings
 
 
@@ -40,8 +44,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     lift.add_argument("--kind", choices=["ban", "mute"], default="ban")
     lift.set_defaults(run=_lift)
 
-    queue = commands.add_parser("queue", help="list open escalations, most urgent first")
+    queue = commands.add_parser(
+        "queue", help="list the review queue's jobs, most urgent first (child safety first)"
+    )
     queue.add_argument("--limit", type=int, default=20)
+    queue.add_argument("--queue", choices=[q.value for q in ReviewQueue], default=None)
+    queue.add_argument(
+        "--status",
+        choices=["undecided", *(s.value for s in JobStatus)],
+        default="undecided",
+        help="undecided (open or claimed, the default), open, claimed or decided",
+    )
+    queue.add_argument("--category", choices=[c.value for c in Category], default=None)
+    queue.add_argument("--json", action="store_true", help="print the jobs and counts as JSON")
     queue.set_defaults(run=_queue)
 
 
@@ -151,21 +166,58 @@ def _lift(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _queue(args: argparse.Namespace, settings: Settings) -> int:
-    from causerie.store.database import create_engine
-    from causerie.store.safety import Escalation, SafetyStore
+    import dataclasses
 
-    async def run() -> list[Escalation]:
+    from causerie.store.database import create_engine
+    from causerie.store.review import Job, ReviewStore
+
+    statuses = (
+        (JobStatus.OPEN, JobStatus.CLAIMED)
+        if args.status == "undecided"
+        else (JobStatus(args.status),)
+    )
+
+    async def run() -> tuple[list[Job], dict[ReviewQueue, dict[JobStatus, int]]]:
         engine = create_engine(settings.database.url)
         try:
-            return await SafetyStore(engine).open_escalations(args.limit)
+            store = ReviewStore(engine)
+            jobs = await store.jobs(
+                queue=ReviewQueue(args.queue) if args.queue else None,
+                status=statuses,
+                category=Category(args.category) if args.category else None,
+                limit=args.limit,
+            )
+            return jobs, await store.counts()
         finally:
             await engine.dispose()
 
-    for item in asyncio.run(run()):
-        at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(item.created_at))
-        where = item.room_id or (f"@{item.recipient_key}" if item.recipient_key else "-")
+    jobs, counts = asyncio.run(run())
+    if args.json:
         print(
-            f"#{item.id} p{item.priority} {at} {item.reason:<8} {item.category or '-':<14} "
-            f"{item.author_nickname} in {where}: {item.text[:80]!r}"
+            json.dumps(
+                {
+                    "jobs": [dataclasses.asdict(job) for job in jobs],
+                    "counts": {
+                        queue.value: {status.value: n for status, n in by_status.items()}
+                        for queue, by_status in counts.items()
+                    },
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return 0
+    for job in jobs:
+        item = job.item
+        at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(job.created_at))
+        where = item.room_id or item.place
+        if where is None:
+            where = f"@{item.recipient_key}" if item.recipient_key else "-"
+        what = item.text or job.reason
+        claimed = f" [{job.claimed_by}]" if job.status is JobStatus.CLAIMED else ""
+        print(
+            f"#{job.id} p{job.priority} {job.queue.value:<12} {at} {job.status.value}{claimed}"
+            f" {job.source.value}/{job.kind} {job.category or '-'} x{job.signals}"
+            f" {item.author_nickname} in {where}: {what[:80]!r}"
         )
     return 0
