@@ -66,6 +66,21 @@ class ErrorCode(StrEnum):
     # Server side.
     INTERNAL_ERROR = "internal_error"
     SHUTTING_DOWN = "shutting_down"
+    # Connection bounds (issue 12): each refusal names the bound it hit.
+    # Only refused frames, ``limits.max_consecutive_errors`` in a row: the connection is closed.
+    TOO_MANY_ERRORS = "too_many_errors"
+    # The WebSocket's ``Origin`` is not the site's own nor one of ``server.allowed_origins``.
+    ORIGIN_REFUSED = "origin_refused"
+    # Over ``limits.max_connections_per_address`` connections from one address.
+    TOO_MANY_CONNECTIONS = "too_many_connections"
+    # No ``enter`` within ``limits.enter_timeout_seconds`` of the connection opening.
+    ENTER_TIMEOUT = "enter_timeout"
+    # ``limits.max_ignored`` people ignored already.
+    IGNORE_LIST_FULL = "ignore_list_full"
+    # Too many list frames (``people``, ``members``, ``rooms``) from a connection or an address.
+    RATE_LIMITED_LISTS = "rate_limited_lists"
+    # The nickname is, or looks like, one the operator reserved (staff, authorities).
+    NICKNAME_RESERVED = "nickname_reserved"
 
 
 class ChatError(Exception):

@@ -30,6 +30,16 @@ class ServerSettings(BaseModel):
     # Seconds between node heartbeats; a node silent for three periods is presumed dead and
     # its chatters are removed from presence.
     heartbeat_seconds: float = Field(default=10.0, gt=0)
+    # Origins (``https://chat.example.org``) whose pages may open /ws, besides the site's own
+    # (an Origin whose host is the request's Host). Requests without Origin (non-browser clients
+    # such as the Python client) are allowed; ``"*"`` allows every origin.
+    allowed_origins: list[str] = Field(default_factory=list)
+    # Answer /healthz and /readyz only to local addresses (loopback, after the trusted proxy).
+    health_local_only: bool = False
+    # Answer /metrics only to local addresses; off for a scraper on another host.
+    metrics_local_only: bool = True
+    # Seconds a new TCP connection has to send its HTTP request (WebSocket upgrade included).
+    handshake_timeout_seconds: float = Field(default=10.0, gt=0)
 
 
 class DatabaseSettings(BaseModel):
@@ -70,6 +80,22 @@ class LimitSettings(BaseModel):
     # Frames queued for one slow client before it is disconnected, so one stuck phone cannot
     # make the server hold an unbounded backlog.
     max_outbox_frames: int = Field(default=2_000, ge=10)
+    # Bytes queued for one slow client before it is disconnected, whatever the frame count.
+    max_outbox_bytes: int = Field(default=4 * 1024 * 1024, ge=65_536)
+    # A connection that has not sent an accepted ``enter`` by then is closed.
+    enter_timeout_seconds: float = Field(default=20.0, gt=0)
+    # Open WebSocket connections from one address (of record) at once; more are refused. Mind
+    # carrier-grade NAT: many honest chatters can share one address.
+    max_connections_per_address: int = Field(default=32, ge=1)
+    # People one session may ignore at once.
+    max_ignored: int = Field(default=200, ge=1)
+    # List frames (``people``, ``members``, ``rooms``) cost tokens: ``people`` costs
+    # ``people_list_cost``, the others 1. One budget per connection and one per address.
+    lists_per_second: float = Field(default=0.5, gt=0)
+    lists_burst: int = Field(default=10, ge=1)
+    address_lists_per_second: float = Field(default=2.0, gt=0)
+    address_lists_burst: int = Field(default=40, ge=1)
+    people_list_cost: int = Field(default=2, ge=1)
 
 
 class ChatSettings(BaseModel):
@@ -80,6 +106,9 @@ class ChatSettings(BaseModel):
     # The operator's themed rooms; empty means the list that ships with causerie.
     rooms_file: Path | None = None
     people_page_size: int = Field(default=200, ge=1, le=2_000)
+    # Nicknames nobody may take, nor anything that looks like them (one per line, ``#``
+    # comments); empty: the list that ships with causerie (staff and authority names).
+    reserved_names_file: Path | None = None
 
 
 class LegalSettings(BaseModel):
@@ -103,6 +132,9 @@ class LegalSettings(BaseModel):
     officers: list[str] = Field(default_factory=list)
     # Addresses or networks of the reverse proxies whose forwarding headers are believed.
     trusted_proxies: list[str] = Field(default_factory=list)
+    # The one forwarding header believed from them; every other one is ignored (a client can
+    # write any header, and a proxy passes on those it does not set itself).
+    proxy_header: Literal["x-forwarded-for", "x-real-ip", "forwarded"] = "x-forwarded-for"
     # With X-Forwarded-For, the header in which the nearest proxy gives the client's source port.
     proxy_port_header: str = "x-real-port"
     # Seconds between runs of the purge and of the preservation sweep, which must be shorter than

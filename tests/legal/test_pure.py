@@ -138,10 +138,26 @@ def test_x_forwarded_for_is_read_from_the_nearest_hop_skipping_trusted_proxies()
 
 
 def test_rfc_7239_forwarded_carries_the_source_port() -> None:
-    proxies = TrustedProxies(["10.0.0.2"])
+    proxies = TrustedProxies(["10.0.0.2"], "forwarded")
     headers = {"forwarded": 'for="[2001:db8::7]:51234";proto=https, for=10.0.0.2'}
     address = proxies.resolve("10.0.0.2", 443, headers, "x-real-port")
     assert (address.ip, address.port, address.scheme) == ("2001:db8::7", 51234, "https")
+
+
+def test_only_the_named_header_is_believed() -> None:
+    # nginx sets X-Forwarded-For and passes on the client's own Forwarded line untouched.
+    forged = {
+        "forwarded": 'for="198.51.100.66:4444"',
+        "x-real-ip": "198.51.100.67",
+        "x-forwarded-for": "203.0.113.7",
+        "x-real-port": "51234",
+    }
+    address = TrustedProxies(["127.0.0.1"]).resolve("127.0.0.1", 80, forged, "x-real-port")
+    assert (address.ip, address.port) == ("203.0.113.7", 51234)
+    real_ip = TrustedProxies(["127.0.0.1"], "x-real-ip")
+    assert real_ip.resolve("127.0.0.1", 80, forged, "x-real-port").ip == "198.51.100.67"
+    with pytest.raises(ValueError, match="proxy_header"):
+        TrustedProxies([], "x-client-ip")
 
 
 # -- packages ---------------------------------------------------------------------------------

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib import resources
 from pathlib import Path
 
-from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
+import msgspec
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -17,16 +22,26 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from causerie.chat.envelopes import Disconnect, envelope_encoder
 from causerie.chat.hooks import Peer
+from causerie.errors import ErrorCode
 from causerie.gateway.connection import Connection
+from causerie.gateway.guard import Guard, OriginPolicy, is_local, quiet_invalid_utf8
 from causerie.legal.proxy import TrustedProxies
 from causerie.node import Node
+from causerie.protocol import frames as f
+from causerie.protocol.codec import encode_text
 from causerie.settings import Settings
 
 STATIC = Path(str(resources.files("causerie.web").joinpath("static")))
 
 _connections = Gauge("causerie_connections", "WebSocket connections open on this node")
 _sessions = Gauge("causerie_sessions", "Chatters entered on this node")
+_refusals = Counter(
+    "causerie_connection_refusals", "Connections refused at the gateway, by code", ["code"]
+)
+# Seconds each readiness probe may take before its dependency counts as down.
+READY_TIMEOUT = 2.0
 
 
 # The web client loads nothing from elsewhere and never renders user text as HTML; these headers
@@ -73,7 +88,10 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
         finally:
             await the_node.stop()
 
-    proxies = TrustedProxies(settings.legal.trusted_proxies)
+    proxies = TrustedProxies(settings.legal.trusted_proxies, settings.legal.proxy_header)
+    origins = OriginPolicy(settings.server.allowed_origins)
+    guard = Guard(settings.limits)
+    quiet_invalid_utf8(guard.quiet)
 
     async def chat(websocket: WebSocket) -> None:
         client = websocket.client
@@ -84,31 +102,92 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
             websocket.headers,
             settings.legal.proxy_port_header,
         )
-        scheme = address.scheme if address.scheme in ("https", "wss") else websocket.url.scheme
-        peer = Peer(
-            ip=address.ip,
-            port=address.port,
-            user_agent=websocket.headers.get("user-agent", "")[:400],
-            protocol="websocket/tls" if scheme in ("https", "wss") else "websocket",
-        )
-        connection = Connection(websocket, the_node.chat, settings, peer)
-        _connections.inc()
+        if not origins.allows(websocket.headers):
+            # Before the handshake: the browser sees a refused upgrade (HTTP 403).
+            _refusals.labels(ErrorCode.ORIGIN_REFUSED).inc()
+            guard.refused(
+                ErrorCode.ORIGIN_REFUSED,
+                "%s: origin %r not allowed",
+                address.ip,
+                websocket.headers.get("origin", "")[:200],
+            )
+            await websocket.close(1008)
+            return
+        if not guard.admit(address.ip):
+            _refusals.labels(ErrorCode.TOO_MANY_CONNECTIONS).inc()
+            guard.refused(
+                ErrorCode.TOO_MANY_CONNECTIONS,
+                "%s has %d connections open already",
+                address.ip,
+                settings.limits.max_connections_per_address,
+            )
+            # Accepted only to say why: a browser cannot read the reason of a refused upgrade.
+            with contextlib.suppress(Exception):
+                await websocket.accept()
+                await websocket.send_text(
+                    encode_text(
+                        f.Error(
+                            code=ErrorCode.TOO_MANY_CONNECTIONS,
+                            message="too many connections from your address",
+                        )
+                    )
+                )
+                await websocket.close(1008, "too many connections")
+            return
         try:
-            await connection.run()
+            scheme = address.scheme if address.scheme in ("https", "wss") else websocket.url.scheme
+            peer = Peer(
+                ip=address.ip,
+                port=address.port,
+                user_agent=websocket.headers.get("user-agent", "")[:400],
+                protocol="websocket/tls" if scheme in ("https", "wss") else "websocket",
+            )
+            connection = Connection(websocket, the_node.chat, settings, peer, guard)
+            _connections.inc()
+            try:
+                await connection.run()
+            finally:
+                _connections.dec()
         finally:
-            _connections.dec()
+            guard.release(address.ip)
 
-    async def health(request: Request) -> JSONResponse:
-        return JSONResponse(
-            {
-                "status": "ok",
-                "node": the_node.node_id,
-                "bus": the_node.bus.name,
-                "sessions": len(the_node.hub.sessions),
-            }
+    def local_only(request: Request) -> bool:
+        client = request.client
+        address = proxies.resolve(
+            client.host if client else "",
+            client.port if client else 0,
+            request.headers,
+            settings.legal.proxy_port_header,
         )
+        return is_local(address.ip)
+
+    def not_found() -> Response:
+        return Response("Not Found", status_code=404, media_type="text/plain")
+
+    async def health(request: Request) -> Response:
+        # Liveness only: this process answers. What it depends on is /readyz's business.
+        if settings.server.health_local_only and not local_only(request):
+            return not_found()
+        return JSONResponse({"status": "ok"})
+
+    async def ready(request: Request) -> Response:
+        if settings.server.health_local_only and not local_only(request):
+            return not_found()
+        checks = {
+            "database": _probe(lambda: _ping_database(the_node.engine)),
+            "bus": _probe(lambda: _ping_bus(the_node)),
+            "retention": _probe(lambda: _ping_database(the_node.legal.engine)),
+        }
+        results = dict(zip(checks, await asyncio.gather(*checks.values()), strict=True))
+        failed = sorted(name for name, ok in results.items() if ok != "ok")
+        body: dict[str, object] = {"status": "unavailable" if failed else "ok", "checks": results}
+        if failed:
+            body["failed"] = failed
+        return JSONResponse(body, status_code=503 if failed else 200)
 
     async def metrics(request: Request) -> Response:
+        if settings.server.metrics_local_only and not local_only(request):
+            return not_found()
         _sessions.set(len(the_node.hub.sessions))
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
@@ -116,6 +195,7 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
         routes=[
             WebSocketRoute("/ws", chat),
             Route("/healthz", health),
+            Route("/readyz", ready),
             Route("/metrics", metrics),
             Mount("/", StaticFiles(directory=STATIC, html=True), name="web"),
         ],
@@ -123,4 +203,38 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
         middleware=[Middleware(SecurityHeaders)],
     )
     app.state.node = the_node
+    app.state.guard = guard
     return app
+
+
+async def _probe(check: Callable[[], Awaitable[None]]) -> str:
+    """``ok``, or in a few words why the dependency does not answer in time."""
+    started = time.monotonic()
+    try:
+        await asyncio.wait_for(check(), READY_TIMEOUT)
+    except TimeoutError:
+        return f"no answer within {time.monotonic() - started:.1f}s"
+    except Exception as exc:
+        return f"{type(exc).__name__}: {str(exc)[:200]}"
+    return "ok"
+
+
+async def _ping_database(engine: AsyncEngine) -> None:
+    # A round trip and nothing else; the store has no query of its own for this yet.
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
+# Published by the readiness probe: a disconnect for a session that exists nowhere, which every
+# node (this one included) decodes and ignores, so only the broker's answer is being tested.
+_PROBE_ENVELOPE = envelope_encoder.encode(
+    Disconnect(session="readyz-probe", frame=msgspec.Raw(b'""'), reason="readiness probe")
+)
+
+
+async def _ping_bus(node: Node) -> None:
+    ping = getattr(node.bus, "ping", None)
+    if ping is not None:
+        await ping()
+    else:
+        await node.bus.publish(_PROBE_ENVELOPE)

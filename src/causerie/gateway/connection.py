@@ -14,9 +14,12 @@ from causerie.chat.hooks import Peer
 from causerie.chat.hub import LocalSession
 from causerie.chat.service import ChatService
 from causerie.errors import ChatError, ErrorCode
+from causerie.gateway.guard import Guard
 from causerie.gateway.outbox import WebSocketOutbox
 from causerie.protocol import frames as f
 from causerie.protocol.codec import encode_text
+from causerie.protocol.identity import NICKNAME_MAX, nickname_key
+from causerie.protocol.ratelimit import TokenBucket
 from causerie.protocol.session import Session
 from causerie.settings import Settings
 
@@ -36,16 +39,30 @@ def error_frame(error: ChatError, ref: str | None, frame: str | None) -> f.Error
     )
 
 
+_LIST_FRAMES = (f.People, f.Members, f.ListRooms)
+
+
 class Connection:
     def __init__(
-        self, websocket: WebSocket, service: ChatService, settings: Settings, peer: Peer
+        self,
+        websocket: WebSocket,
+        service: ChatService,
+        settings: Settings,
+        peer: Peer,
+        guard: Guard | None = None,
     ) -> None:
         self.websocket = websocket
         self.service = service
         self.peer = peer
+        self.limits = settings.limits
+        self.guard = guard or Guard(settings.limits)
         self.protocol = Session(settings.limits)
         self.outbox = WebSocketOutbox(self._send, self._close, settings.limits.max_outbox_frames)
         self.local: LocalSession | None = None
+        self._entering = False
+        self._lists = TokenBucket(
+            settings.limits.lists_per_second, settings.limits.lists_burst, self.guard.clock
+        )
 
     async def _send(self, text: str) -> None:
         await self.websocket.send({"type": "websocket.send", "text": text})
@@ -61,13 +78,18 @@ class Connection:
         await self.websocket.accept()
         writer = asyncio.create_task(self.outbox.run(), name="ws-writer")
         reader = asyncio.create_task(self._read(), name="ws-reader")
+        timer = asyncio.get_running_loop().call_later(
+            self.limits.enter_timeout_seconds, self._enter_expired
+        )
+        tasks = (reader, writer)
         try:
             # Whichever ends first ends the connection: the peer left, or the writer closed it.
-            await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (reader, writer):
+            timer.cancel()
+            for task in tasks:
                 task.cancel()
-            for task in (reader, writer):
+            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             self.protocol.close()
@@ -89,11 +111,18 @@ class Connection:
                 else:
                     await self._handle(text)
                 if self.protocol.should_close:
+                    self.guard.refused(
+                        ErrorCode.TOO_MANY_ERRORS,
+                        "%s:%d sent %d refused frames in a row: closed",
+                        self.peer.ip,
+                        self.peer.port,
+                        self.protocol.consecutive_errors,
+                    )
                     self.outbox.close(
                         encode_text(
                             f.Error(
-                                code=ErrorCode.MALFORMED_FRAME,
-                                message="too many bad frames in a row",
+                                code=ErrorCode.TOO_MANY_ERRORS,
+                                message="too many refused frames in a row",
                             )
                         ),
                         "too many bad frames",
@@ -101,6 +130,79 @@ class Connection:
                     return
         except WebSocketDisconnect:
             return
+
+    def _enter_expired(self) -> None:
+        if self.local is not None or self.outbox.closing:
+            return
+        if self._entering:  # an enter is being decided: give it its answer first
+            asyncio.get_running_loop().call_later(1.0, self._enter_expired)
+            return
+        self.guard.refused(
+            ErrorCode.ENTER_TIMEOUT,
+            "%s:%d did not enter within %.0f s: closed",
+            self.peer.ip,
+            self.peer.port,
+            self.limits.enter_timeout_seconds,
+        )
+        self.outbox.close(
+            encode_text(
+                f.Error(
+                    code=ErrorCode.ENTER_TIMEOUT,
+                    message=f"no 'enter' within {self.limits.enter_timeout_seconds:g} seconds",
+                )
+            ),
+            "no enter in time",
+        )
+
+    def _list_refusal(self, frame: f.ClientFrame) -> f.Error | None:
+        """Charge a list frame to the connection's budget and its address's; None if paid."""
+        cost = self.limits.people_list_cost if isinstance(frame, f.People) else 1
+        kind = str(type(frame).__struct_config__.tag)
+        wait = self._lists.take(cost)
+        scope = "this connection"
+        if not wait:
+            wait = self.guard.list_budget(self.peer.ip).take(cost)
+            scope = "your address"
+            if wait:
+                self._lists.give_back(cost)
+        if not wait:
+            return None
+        self.protocol.consecutive_errors += 1
+        self.guard.refused(
+            ErrorCode.RATE_LIMITED_LISTS, "%s:%d over its list budget", self.peer.ip, self.peer.port
+        )
+        return f.Error(
+            code=ErrorCode.RATE_LIMITED_LISTS,
+            message=f"too many lists asked from {scope}: slow down",
+            frame=kind,
+            retry_after=None if wait == float("inf") else round(wait, 2),
+        )
+
+    def _ignore_refusal(self, local: LocalSession, nickname: str) -> ChatError | None:
+        # Nobody's nickname is longer than NICKNAME_MAX, so a longer one ignores no one and
+        # would only make the list (and every reply that echoes it) bigger.
+        if len(nickname) > NICKNAME_MAX:
+            return ChatError(
+                ErrorCode.NICKNAME_INVALID,
+                f"a nickname has at most {NICKNAME_MAX} characters",
+                field="nickname",
+            )
+        if len(local.ignored) >= self.limits.max_ignored and (
+            nickname_key(nickname) not in local.ignored
+        ):
+            self.guard.refused(
+                ErrorCode.IGNORE_LIST_FULL,
+                "%s:%d ignore list full (%d)",
+                self.peer.ip,
+                self.peer.port,
+                len(local.ignored),
+            )
+            return ChatError(
+                ErrorCode.IGNORE_LIST_FULL,
+                f"you ignore {self.limits.max_ignored} people already: unignore someone first",
+                field="nickname",
+            )
+        return None
 
     async def _handle(self, text: str) -> None:
         frame = self.protocol.receive_text(text)
@@ -131,12 +233,25 @@ class Connection:
             self.reply(f.Pong(ref=frame.ref))
             return
         if isinstance(frame, f.Enter):
-            self.local, welcome = await service.enter(frame, self.outbox, self.peer)
+            self._entering = True
+            try:
+                self.local, welcome = await service.enter(frame, self.outbox, self.peer)
+            finally:
+                self._entering = False
             self.protocol.entered()
             self.reply(welcome)
             return
         local = self.local
         assert local is not None  # the protocol session refuses other frames before entry
+        if isinstance(frame, _LIST_FRAMES):
+            refusal = self._list_refusal(frame)
+            if refusal is not None:
+                self.reply(refusal)
+                return
+        if isinstance(frame, f.Ignore):
+            error = self._ignore_refusal(local, frame.nickname)
+            if error is not None:
+                raise error
         match frame:
             case f.Say(room=room, text=text, ref=ref):
                 self.reply(await service.say(local, room, text, ref, self.peer))

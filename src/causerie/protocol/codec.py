@@ -19,6 +19,14 @@ _encoder = msgspec.json.Encoder()
 _field_path = re.compile(r"at `\$\.(\w+)")
 _field_named = re.compile(r"(?:missing required|unknown) field `(\w+)`")
 
+# No client frame nests deeper than an object holding a list of strings. Past this depth a
+# document is refused before any schema-less decode, whose recursion a 2 KB frame of brackets
+# (``"[" * 1000``) would otherwise take past Python's recursion limit.
+MAX_DEPTH = 16
+# JSON strings (their brackets are text) and everything that is not a bracket.
+_json_string = re.compile(rb'"(?:[^"\\]|\\.)*"?')
+_not_brackets = bytes(c for c in range(256) if c not in b"[]{}")
+
 
 class FrameRejected(Exception):
     """A frame that cannot be accepted; ``error`` is the frame to answer with."""
@@ -48,14 +56,39 @@ def decode_client_frame(data: str | bytes, max_bytes: int) -> ClientFrame:
         raise FrameRejected(
             Error(code=ErrorCode.MALFORMED_FRAME, message=f"not a JSON object: {exc}")
         ) from None
+    except RecursionError:  # pragma: no cover - the typed decode stops at the first bracket
+        raise FrameRejected(_too_deep()) from None
+
+
+def nesting_depth(raw: bytes) -> int:
+    """How deep arrays and objects nest in ``raw``, brackets inside strings not counted."""
+    brackets = _json_string.sub(b"", raw).translate(None, _not_brackets)
+    depth = deepest = 0
+    for byte in brackets:
+        if byte in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def _too_deep() -> Error:
+    return Error(
+        code=ErrorCode.MALFORMED_FRAME,
+        message=f"JSON nested deeper than {MAX_DEPTH} levels",
+    )
 
 
 def _validation_error(raw: bytes, detail: str) -> Error:
     # Only the error path pays for this second, schema-less decode. The typed decode may have
-    # stopped before the end (at an array's first bracket), so the JSON can still be broken.
+    # stopped before the end (at an array's first bracket), so the JSON can still be broken,
+    # and as deep as the peer likes: the depth is checked first.
+    if nesting_depth(raw) > MAX_DEPTH:
+        return _too_deep()
     try:
         document = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         document = None
     if not isinstance(document, dict):
         return Error(
