@@ -63,6 +63,8 @@ class ErrorCode(StrEnum):
     RATE_LIMITED_JOINS = "rate_limited_joins"
     RATE_LIMITED_CONVERSATIONS = "rate_limited_conversations"
     RATE_LIMITED_FRAMES = "rate_limited_frames"
+    # The client left more undelivered than its outbox holds (frames or bytes): disconnected.
+    SLOW_CONSUMER = "slow_consumer"
     # Server side.
     INTERNAL_ERROR = "internal_error"
     SHUTTING_DOWN = "shutting_down"

@@ -3,12 +3,20 @@
 A room message reaches every member's queue at once. Waking each member's writer for each
 message would cost one task switch and one socket write per member per message, which is where
 a busy room's time went. Instead the queues that received something are noted, and one
-:class:`Flusher` wakes their writers together: at once when the node is idle, and at most once
-per flush cycle under load, so each write carries every frame queued since the last one, as one
-JSON array. The busier the node, the longer a cycle and the more frames per write: the server
-sends more per write instead of falling behind.
+:class:`Flusher` wakes their writers together, so each write carries every frame queued since
+the last one, as one JSON array.
 
-A client that stops reading is disconnected once its queue passes the limit.
+An idle node writes at once: the first frame after a quiet spell starts a cycle on the next
+turn of the event loop. Only while a cycle is running, and for as long again after it ended
+(at most ``FLUSH_INTERVAL``), do frames wait for the next cycle. A reply to one chatter is a
+cycle of one writer, a fraction of a millisecond; a message to a room of a thousand is a cycle
+of a thousand writers, and the frames that arrive meanwhile share the next writes. The busier
+the node, the longer a cycle and the more frames per write, and flushing never takes more than
+about half of the loop's time, leaving the rest to the database round trips of messages being
+sent.
+
+A client that stops reading is disconnected (``slow_consumer``) once its queue holds more than
+``max_frames`` frames or ``max_bytes`` bytes of encoded JSON.
 """
 
 from __future__ import annotations
@@ -18,7 +26,9 @@ import logging
 import weakref
 from collections.abc import Awaitable, Callable
 
-from causerie.protocol.codec import encode_batch
+from causerie.errors import ErrorCode
+from causerie.protocol import frames as f
+from causerie.protocol.codec import encode_batch, encode_text
 
 log = logging.getLogger(__name__)
 
@@ -29,18 +39,22 @@ CloseSocket = Callable[[int, str], Awaitable[None]]
 POLICY_VIOLATION = 1008
 TOO_SLOW = 4008
 
-# The shortest time between two flushes once the node is busy. Frames wait at most this long
-# (plus the time to write the previous cycle) for company; an idle node flushes at once.
+# The longest pause between two flush cycles once the node is busy; the pause after a cycle is
+# as long as the cycle took, capped here. An idle node flushes at once.
 FLUSH_INTERVAL = 0.05
 # Writers woken per turn of the event loop during a flush.
 WAKE_SLICE = 64
+# Encoded frames a reader may leave unread before it is disconnected. A first frame in an empty
+# queue is always accepted, so a single large answer (a join's member list) never trips it.
+MAX_QUEUED_BYTES = 4 << 20
 
 
 class Flusher:
     """Wakes the writers of every queue that received frames, together, once per cycle.
 
-    A cycle starts when the first queue is marked and ends once the writers it woke have
-    written; the next one starts no sooner than ``interval`` after the previous one started.
+    A cycle starts when the first queue is marked (at once if the previous cycle ended long
+    enough ago) and ends once the writers it woke have written; the next one starts no sooner
+    than the previous one's duration (at most ``interval``) after it ended.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, interval: float) -> None:
@@ -48,6 +62,7 @@ class Flusher:
         self.interval = interval
         self._marked: list[WebSocketOutbox] = []
         self._cycle_pending = False
+        self._started = 0.0
         self._next_start = 0.0
         self.cycles = 0
 
@@ -64,7 +79,7 @@ class Flusher:
             self._loop.call_at(self._next_start, self._flush)
 
     def _flush(self) -> None:
-        self._next_start = self._loop.time() + self.interval
+        self._started = self._loop.time()
         self.cycles += 1
         marked, self._marked = self._marked, []
         self._wake_slice(marked, 0)
@@ -84,6 +99,8 @@ class Flusher:
             self._loop.call_soon(self._cycle_done)
 
     def _cycle_done(self) -> None:
+        now = self._loop.time()
+        self._next_start = now + min(self.interval, now - self._started)
         if self._marked:
             self._schedule()
         else:
@@ -103,31 +120,74 @@ def flusher_for(loop: asyncio.AbstractEventLoop) -> Flusher:
     return flusher
 
 
+def _size(frame: str) -> int:
+    # isascii() reads a flag of the string object: no scan, no copy for the usual frame.
+    return len(frame) if frame.isascii() else len(frame.encode())
+
+
 class WebSocketOutbox:
-    def __init__(self, send: SendText, close: CloseSocket, max_frames: int) -> None:
+    def __init__(
+        self,
+        send: SendText,
+        close: CloseSocket,
+        max_frames: int,
+        max_bytes: int = MAX_QUEUED_BYTES,
+    ) -> None:
         self._send = send
         self._close = close
         self._max_frames = max_frames
+        self._max_bytes = max_bytes
         self._queue: list[str] = []
+        self._queued_bytes = 0
         self._loop = asyncio.get_running_loop()
         self._flusher = flusher_for(self._loop)
         self._marked = False
         self._waiter: asyncio.Future[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._writing = False
+        self._aborted = False
         self._closing: tuple[int, str] | None = None
         self.sent_messages = 0
 
     def push(self, frame: str) -> None:
         if self._closing is not None:
             return
-        if len(self._queue) >= self._max_frames:
-            self._closing = (TOO_SLOW, "too many undelivered frames: the client is not reading")
-            self._queue.clear()
-            self.wake()
+        size = _size(frame)
+        queue = self._queue
+        if queue and (
+            len(queue) >= self._max_frames or self._queued_bytes + size > self._max_bytes
+        ):
+            self._slow_consumer()
             return
-        self._queue.append(frame)
+        queue.append(frame)
+        self._queued_bytes += size
         if not self._marked:
             self._marked = True
             self._flusher.mark(self)
+
+    def _slow_consumer(self) -> None:
+        log.info(
+            "disconnecting a slow consumer: %d frames, %d bytes unread",
+            len(self._queue),
+            self._queued_bytes,
+        )
+        self._queue = [
+            encode_text(
+                f.Error(
+                    code=ErrorCode.SLOW_CONSUMER,
+                    message="too much undelivered: the client is not reading its messages",
+                )
+            )
+        ]
+        self._queued_bytes = 0
+        self._closing = (TOO_SLOW, ErrorCode.SLOW_CONSUMER.value)
+        if self._writing and self._writer is not None:
+            # The writer waits for a socket the client does not drain: nothing more can go out,
+            # the close frame included. Ending the writer ends the connection.
+            self._aborted = True
+            self._writer.cancel()
+        else:
+            self.wake()
 
     def close(self, frame: str, reason: str) -> None:
         if self._closing is None:
@@ -145,15 +205,34 @@ class WebSocketOutbox:
     def closing(self) -> bool:
         return self._closing is not None
 
+    @property
+    def queued_bytes(self) -> int:
+        return self._queued_bytes
+
     async def run(self) -> None:
         """Send queued frames until closed; returns after closing the socket if asked to."""
+        self._writer = asyncio.current_task()
+        try:
+            await self._run()
+        except asyncio.CancelledError:
+            if not self._aborted:
+                raise
+            if self._writer is not None:
+                self._writer.uncancel()
+
+    async def _run(self) -> None:
         while True:
             if not self._queue and self._closing is None:
                 self._waiter = self._loop.create_future()
                 await self._waiter
             while self._queue:
                 batch, self._queue = self._queue, []
-                await self._send(encode_batch(batch))
+                self._queued_bytes = 0
+                self._writing = True
+                try:
+                    await self._send(encode_batch(batch))
+                finally:
+                    self._writing = False
                 self.sent_messages += 1
             if self._closing is not None:
                 code, reason = self._closing
