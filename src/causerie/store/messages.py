@@ -8,8 +8,9 @@ so this table never needs to know about legal holds.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import Select, and_, delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from causerie.store.schema import messages
@@ -39,6 +40,23 @@ _COLUMNS = (
     messages.c.created_at,
     messages.c.blurred,
 )
+
+
+def recent_in_room_query(room_id: str, since: float, limit: int) -> Select[Any]:
+    """A join's history: read backwards along ``ix_messages_room_created``, ``limit`` rows.
+
+    Ordered by the index's own columns, the database walks the room's newest entries and stops
+    after ``limit``; ordered by ``id`` it had to fetch the whole visible window and sort it
+    (a temporary B-tree of 10,000 rows on SQLite). ``id`` breaks ties between equal times: on
+    SQLite the index ends with the rowid, so it costs nothing; PostgreSQL sorts only the rows
+    that share a timestamp (an incremental sort).
+    """
+    return (
+        select(*_COLUMNS)
+        .where(messages.c.room_id == room_id, messages.c.created_at > since)
+        .order_by(messages.c.created_at.desc(), messages.c.id.desc())
+        .limit(limit)
+    )
 
 
 class MessageStore:
@@ -79,14 +97,11 @@ class MessageStore:
 
     async def recent_in_room(self, room_id: str, since: float, limit: int) -> list[StoredMessage]:
         """The newest ``limit`` messages of a room created after ``since``, oldest first."""
-        query = (
-            select(*_COLUMNS)
-            .where(messages.c.room_id == room_id, messages.c.created_at > since)
-            .order_by(messages.c.id.desc())
-            .limit(limit)
-        )
         async with self.engine.connect() as conn:
-            rows = [StoredMessage(**r._mapping) for r in await conn.execute(query)]
+            rows = [
+                StoredMessage(**r._mapping)
+                for r in await conn.execute(recent_in_room_query(room_id, since, limit))
+            ]
         rows.reverse()
         return rows
 
