@@ -9,11 +9,13 @@ passed down.
 
 from __future__ import annotations
 
+import difflib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,7 +24,12 @@ from pydantic_settings import (
 )
 
 
-class ServerSettings(BaseModel):
+class _Section(BaseModel):
+    # A misspelt setting must stop start-up, not be silently ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     # A stable name for this node in a cluster; empty means a random one per process.
@@ -42,7 +49,7 @@ class ServerSettings(BaseModel):
     handshake_timeout_seconds: float = Field(default=10.0, gt=0)
 
 
-class DatabaseSettings(BaseModel):
+class DatabaseSettings(_Section):
     # SQLite in the working directory by default; PostgreSQL with
     # ``postgresql+asyncpg://user@host/dbname``.
     url: str = "sqlite+aiosqlite:///causerie.db"
@@ -52,14 +59,14 @@ class DatabaseSettings(BaseModel):
     echo: bool = False
 
 
-class BusSettings(BaseModel):
+class BusSettings(_Section):
     # ``memory`` for one process; ``redis`` or ``nats`` to fan messages out across nodes.
     backend: Literal["memory", "redis", "nats"] = "memory"
     url: str = ""
     channel: str = "causerie.events"
 
 
-class LimitSettings(BaseModel):
+class LimitSettings(_Section):
     """Per-connection flood control: buckets of ``burst`` tokens refilled at ``per_second``."""
 
     max_frame_bytes: int = Field(default=16_384, ge=256)
@@ -98,7 +105,7 @@ class LimitSettings(BaseModel):
     people_list_cost: int = Field(default=2, ge=1)
 
 
-class ChatSettings(BaseModel):
+class ChatSettings(_Section):
     # How long chatters can see a message; the purge job removes it from the store after that.
     visible_hours: float = Field(default=6.0, gt=0)
     history_on_join: int = Field(default=50, ge=0, le=500)
@@ -111,7 +118,7 @@ class ChatSettings(BaseModel):
     reserved_names_file: Path | None = None
 
 
-class LegalSettings(BaseModel):
+class LegalSettings(_Section):
     """Lawful retention of traffic data, evidence and judicial requests (docs/legal.md)."""
 
     # The retention database, apart from the chat tables. Empty: a ``<chat>-retention.db`` file
@@ -147,7 +154,7 @@ class LegalSettings(BaseModel):
     context_messages: int = Field(default=10, ge=0, le=200)
 
 
-class MinorsSettings(BaseModel):
+class MinorsSettings(_Section):
     """Protection of minors (docs/safety.md, "Protection of minors").
 
     Every bound below is the default: an operator can make a rule stricter, and a looser value
@@ -182,7 +189,7 @@ class MinorsSettings(BaseModel):
     escalation_history: int = Field(default=50, ge=50, le=500)
 
 
-class SafetySettings(BaseModel):
+class SafetySettings(_Section):
     """The policy engine that screens every message, nickname, room name and topic."""
 
     # Off only for benchmarks and tests of the chat core: nothing is screened.
@@ -236,19 +243,80 @@ class Settings(BaseSettings):
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
 
 
+class UnknownSetting(ValueError):
+    """A setting that does not exist, named with the closest one that does."""
+
+
+def setting_names() -> list[str]:
+    """Every setting as ``section.field``."""
+    names: list[str] = []
+    for section, info in Settings.model_fields.items():
+        model = info.annotation
+        assert isinstance(model, type) and issubclass(model, BaseModel)
+        names.extend(f"{section}.{field}" for field in model.model_fields)
+    return names
+
+
+def _unknown(name: str) -> UnknownSetting:
+    known = setting_names()
+    candidates = known if "." in name else [*Settings.model_fields]
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return UnknownSetting(f"unknown setting {name}{hint}")
+
+
+# CAUSERIE_ variables that are not settings: the configuration file's name, and the test suite's.
+_NOT_SETTINGS = ("CAUSERIE_CONFIG",)
+_NOT_SETTINGS_PREFIXES = ("CAUSERIE_TEST_",)
+
+
+def check_environment(environ: Mapping[str, str]) -> None:
+    """Refuse a ``CAUSERIE_`` variable that names no setting (pydantic would ignore it)."""
+    sections = Settings.model_fields
+    known = set(setting_names())
+    for variable in sorted(environ):
+        upper = variable.upper()
+        if not upper.startswith("CAUSERIE_") or upper in _NOT_SETTINGS:
+            continue
+        if upper.startswith(_NOT_SETTINGS_PREFIXES):
+            continue
+        section, _, field = upper.removeprefix("CAUSERIE_").lower().partition("__")
+        if not field:
+            if section not in sections:
+                raise _unknown(section)
+            continue
+        # Deeper paths (a field's own keys) are the field's business; its type checks them.
+        name = f"{section}.{field.split('__', 1)[0]}"
+        if name not in known:
+            raise _unknown(name)
+
+
+def _build(cls: type[Settings], overrides: Mapping[str, object]) -> Settings:
+    try:
+        return cls(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        for error in exc.errors():
+            if error["type"] == "extra_forbidden":
+                raise _unknown(".".join(str(p) for p in error["loc"])) from None
+        raise
+
+
 def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:
     """Build the settings from a TOML file, the environment and explicit overrides.
 
-    The file is ``config_file`` or else the one named by ``CAUSERIE_CONFIG``; none is fine.
+    The file is ``config_file`` or else the one named by ``CAUSERIE_CONFIG``; none is fine. A
+    setting that does not exist, in the file or the environment, raises :class:`UnknownSetting`
+    naming the closest valid one.
     """
+    check_environment(os.environ)
     named = os.environ.get("CAUSERIE_CONFIG")
     path = config_file or (Path(named) if named else None)
     if path is None:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return _build(Settings, overrides)
     if not path.is_file():
         raise FileNotFoundError(f"configuration file not found: {path}")
 
     class FileSettings(Settings):
         model_config = SettingsConfigDict(**{**Settings.model_config, "toml_file": path})
 
-    return FileSettings(**overrides)  # type: ignore[arg-type]
+    return _build(FileSettings, overrides)
