@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import ast
 import json
-import math
 import re
 import unicodedata
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,16 +77,28 @@ def conversations() -> list[dict[str, object]]:
     return _jsonl(HELDOUT / "conversations.jsonl")
 
 
-def normalise(text: str) -> str:
-    """Lower case, accents and punctuation stripped, spaces collapsed; emoji are kept."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    kept = []
-    for ch in decomposed:
+class _FoldTable(dict[int, str]):
+    """str.translate table built lazily: drops marks and joiners, turns punctuation to spaces."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
         cat = unicodedata.category(ch)
         if cat in {"Mn", "Me", "Cf"}:
-            continue
-        kept.append(" " if cat.startswith(("P", "Z", "C")) or ch.isspace() else ch)
-    return " ".join("".join(kept).split())
+            out = ""
+        elif cat.startswith(("P", "Z", "C")) or ch.isspace():
+            out = " "
+        else:
+            out = ch
+        self[code] = out
+        return out
+
+
+_FOLD = _FoldTable()
+
+
+def normalise(text: str) -> str:
+    """Lower case, accents and punctuation stripped, spaces collapsed; emoji are kept."""
+    return " ".join(unicodedata.normalize("NFKD", text.casefold()).translate(_FOLD).split())
 
 
 def shingles(norm: str) -> frozenset[str]:
@@ -97,45 +109,39 @@ def shingles(norm: str) -> frozenset[str]:
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a or b else 1.0
+    inter = len(a & b)
+    union = len(a) + len(b) - inter
+    return inter / union if union else 1.0
 
 
 class ShingleIndex:
-    """Prefix-filtered index: finds every stored set with Jaccard >= threshold to a probe.
+    """Inverted index over 3-gram sets: finds every stored set with Jaccard >= threshold.
 
-    Each set is ordered rarest shingle first; two sets with Jaccard >= t must share one of the
-    first |A| - ceil(t * |A|) + 1 shingles of each, so only those prefixes are indexed and probed.
+    For a probe, the posting lists of its shingles are concatenated and counted with numpy, which
+    gives the intersection size with every stored set at once (exact, no sampling).
     """
 
-    def __init__(self, sets: list[frozenset[str]], threshold: float, freq: Counter[str]) -> None:
-        self.sets = sets
+    def __init__(self, sets: list[frozenset[str]], threshold: float) -> None:
         self.threshold = threshold
-        self.freq = freq
-        self.index: dict[str, list[int]] = defaultdict(list)
-        for i, s in enumerate(sets):
-            for g in self._prefix(s):
-                self.index[g].append(i)
-
-    def _prefix(self, s: frozenset[str]) -> list[str]:
-        ordered = sorted(s, key=lambda g: (self.freq[g], g))
-        return ordered[: len(s) - math.ceil(self.threshold * len(s)) + 1]
+        self.vocab: dict[str, int] = {}
+        grams = [self.vocab.setdefault(g, len(self.vocab)) for s in sets for g in s]
+        sizes = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
+        docs = np.repeat(np.arange(len(sets), dtype=np.int32), sizes)
+        order = np.argsort(np.asarray(grams, dtype=np.int64), kind="stable")
+        self.docs = docs[order]
+        counts = np.bincount(np.asarray(grams, dtype=np.int64), minlength=len(self.vocab))
+        self.starts = np.concatenate(([0], np.cumsum(counts)))
+        self.sizes = sizes.astype(np.float64)
 
     def matches(self, probe: frozenset[str], skip: int | None = None) -> list[tuple[int, float]]:
-        seen: set[int] = set()
-        found = []
-        for g in self._prefix(probe):
-            for j in self.index.get(g, ()):
-                if j in seen or j == skip:
-                    continue
-                seen.add(j)
-                other = self.sets[j]
-                small, big = sorted((len(probe), len(other)))
-                if small < self.threshold * big:
-                    continue
-                score = jaccard(probe, other)
-                if score >= self.threshold:
-                    found.append((j, score))
-        return found
+        ids = [self.vocab[g] for g in probe if g in self.vocab]
+        if not ids:
+            return []
+        lists = [self.docs[self.starts[i] : self.starts[i + 1]] for i in ids]
+        inter = np.bincount(np.concatenate(lists), minlength=len(self.sizes))
+        scores = inter / (len(probe) + self.sizes - inter)
+        hits = np.flatnonzero(scores >= self.threshold - 1e-12)
+        return [(int(j), float(scores[j])) for j in hits if j != skip]
 
 
 def training_texts() -> list[str]:
@@ -280,8 +286,7 @@ def test_no_duplicates_inside_the_set(lines: list[dict[str, object]]) -> None:
     exact = [n for n, k in Counter(norms).items() if k > 1]
     assert not exact, exact[:20]
     sets = [shingles(n) for n in norms]
-    freq: Counter[str] = Counter(g for s in sets for g in s)
-    index = ShingleIndex(sets, INTERNAL_NEAR, freq)
+    index = ShingleIndex(sets, INTERNAL_NEAR)
     near = sorted(
         {
             (min(i, j), max(i, j), round(score, 2))
@@ -293,14 +298,12 @@ def test_no_duplicates_inside_the_set(lines: list[dict[str, object]]) -> None:
 
 
 def _collisions(items: Iterable[tuple[str, str]], train: list[str]) -> list[tuple[str, str]]:
-    train_norms = [normalise(t) for t in train]
+    train_norms = sorted({normalise(t) for t in train})
     train_exact = set(train_norms)
     train_sets = [shingles(n) for n in train_norms]
     probes = [(key, text, normalise(text)) for key, text in items]
     probe_sets = [shingles(n) for _, _, n in probes]
-    freq: Counter[str] = Counter(g for s in train_sets for g in s)
-    freq.update(g for s in probe_sets for g in s)
-    index = ShingleIndex(train_sets, TRAINING_NEAR, freq)
+    index = ShingleIndex(train_sets, TRAINING_NEAR)
     bad = []
     for (key, text, norm), s in zip(probes, probe_sets, strict=True):
         if norm in train_exact or index.matches(s):
@@ -328,9 +331,8 @@ def test_index_finds_what_a_brute_force_scan_finds() -> None:
         "totally unrelated english line here",
     ]
     sets = [shingles(normalise(t)) for t in texts]
-    freq: Counter[str] = Counter(g for s in sets for g in s)
     for threshold in (0.5, 0.8, 0.9):
-        index = ShingleIndex(sets, threshold, freq)
+        index = ShingleIndex(sets, threshold)
         for i, s in enumerate(sets):
             fast = {j for j, _ in index.matches(s, skip=i)}
             slow = {j for j, o in enumerate(sets) if j != i and jaccard(s, o) >= threshold}
