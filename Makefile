@@ -20,6 +20,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 test: lint
+	node --test tests/web
 	$(VENV)/bin/pytest
 
 clean:

@@ -205,7 +205,9 @@ async def test_a_minor_is_told_why_private_chats_and_adult_rooms_are_closed(
     # ...and a minor who tries to write privately to an adult is told why it cannot be.
     await adult.get_by_test_id("composer-input").fill("Bonjour tout le monde")
     await adult.get_by_test_id("composer-input").press("Enter")
+    # Any nickname opens the person's card: write, ignore, report.
     await teen.locator('[data-testid=message][data-sender="Marc"] .sender').click()
+    await teen.get_by_test_id("card-write").click()
     await teen.get_by_test_id("composer-input").fill("Salut")
     # Typing is enough for the page to learn, and say, that this chat cannot happen.
     await expect(teen.get_by_test_id("system-line").last).to_contain_text("pour vous protéger")

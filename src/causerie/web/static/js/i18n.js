@@ -27,7 +27,37 @@ const STRINGS = {
     "gender.man": "Homme",
     "gender.nonbinary": "Non binaire",
     "gender.other": "Autre",
-    "header.quit": "Sortir",
+    "header.quit": "Quitter le site",
+    "header.quit_title": "Quitter causerie : vos salons et conversations sont fermés.",
+    "rooms.count_minor": "{n} jeunes en ligne",
+    "rooms.count_minor_title": "Vous ne voyez que les personnes de moins de 18 ans.",
+    "members.minor_note": "Pour votre protection, seules les personnes de moins de 18 ans sont listées ici.",
+    "chat.new_below": "Nouveaux messages ↓",
+    "chat.today": "Aujourd'hui",
+    "chat.yesterday": "Hier",
+    "chat.composer_hint": "Entrée pour envoyer, Maj+Entrée pour aller à la ligne.",
+    "chat.offline": "Non envoyé : la connexion est coupée.",
+    "chat.reconnecting": "Reconnexion…",
+    "chat.person_card": "Options pour {nickname}",
+    "chat.options": "Options",
+    "attention.title": "Alertes",
+    "attention.sound": "Son",
+    "attention.notify": "Notifications",
+    "attention.denied": "Le navigateur bloque les notifications pour ce site.",
+    "notify.private": "{nickname} vous écrit",
+    "notify.mention": "{nickname} vous mentionne dans {room}",
+    "card.title": "{nickname}",
+    "card.close": "Fermer",
+    "card.report": "Signaler",
+    "report.title": "Signaler {nickname}",
+    "report.reason": "Motif",
+    "report.details": "Précisions (facultatif)",
+    "report.send": "Envoyer le signalement",
+    "report.other": "Autre",
+    "report.done": "Signalement envoyé. Merci : une personne de l'équipe va le regarder.",
+    "report.unsupported":
+      "Ce serveur ne permet pas encore de signaler. En attendant, ignorez cette personne ; en cas de danger, appelez le 3018.",
+    "conn.closed_plain": "Vous avez été déconnecté·e.",
     "header.me": "Connecté·e en tant que {nickname}",
     "nav.label": "Sections",
     "nav.rooms": "Salons",
@@ -158,7 +188,37 @@ const STRINGS = {
     "gender.man": "Man",
     "gender.nonbinary": "Non-binary",
     "gender.other": "Other",
-    "header.quit": "Leave",
+    "header.quit": "Log out",
+    "header.quit_title": "Leave causerie: your rooms and conversations are closed.",
+    "rooms.count_minor": "{n} teens online",
+    "rooms.count_minor_title": "You only see people under 18.",
+    "members.minor_note": "For your protection, only people under 18 are listed here.",
+    "chat.new_below": "New messages ↓",
+    "chat.today": "Today",
+    "chat.yesterday": "Yesterday",
+    "chat.composer_hint": "Enter sends, Shift+Enter starts a new line.",
+    "chat.offline": "Not sent: the connection is down.",
+    "chat.reconnecting": "Reconnecting…",
+    "chat.person_card": "Options for {nickname}",
+    "chat.options": "Options",
+    "attention.title": "Alerts",
+    "attention.sound": "Sound",
+    "attention.notify": "Notifications",
+    "attention.denied": "The browser blocks notifications for this site.",
+    "notify.private": "{nickname} is writing to you",
+    "notify.mention": "{nickname} mentions you in {room}",
+    "card.title": "{nickname}",
+    "card.close": "Close",
+    "card.report": "Report",
+    "report.title": "Report {nickname}",
+    "report.reason": "Reason",
+    "report.details": "Details (optional)",
+    "report.send": "Send the report",
+    "report.other": "Other",
+    "report.done": "Report sent. Thank you: a member of the team will look at it.",
+    "report.unsupported":
+      "This server cannot take reports yet. Meanwhile, ignore this person; if you are in danger, call 3018 (France).",
+    "conn.closed_plain": "You were disconnected.",
     "header.me": "Signed in as {nickname}",
     "nav.label": "Sections",
     "nav.rooms": "Rooms",
@@ -558,6 +618,45 @@ function fill(template, vars) {
   return template.replace(/\{(\w+)\}/g, (whole, name) =>
     vars && name in vars ? String(vars[name]) : whole,
   );
+}
+
+export function categoryName(category) {
+  return CATEGORY_NAMES[current]?.[category] ?? category;
+}
+
+export const CATEGORIES = () => Object.keys(CATEGORY_NAMES.fr);
+
+/**
+ * The English names and topics of the shipped rooms.toml ([English name, French topic as
+ * shipped, English topic]), used only while the server does not send `name_en` / `topic_en`
+ * itself: the server's words win, and an operator's own rooms are translated in their rooms file.
+ */
+const ROOMS_EN = {
+  "general": ["General", "On discute de tout, dans le respect de chacun.", "Chat about anything, with respect for everyone."],
+  "amitie": ["Friendship", "Se faire des amis, parler de tout et de rien.", "Make friends, talk about everything and nothing."],
+  "musique": ["Music", "Concerts, découvertes, playlists.", "Gigs, discoveries, playlists."],
+  "jeux-video": ["Video games", "Consoles, PC, mobile : à quoi jouez-vous ?", "Consoles, PC, mobile: what are you playing?"],
+  "sport": ["Sport", "Foot, rugby, course, vélo et le reste.", "Football, rugby, running, cycling and the rest."],
+  "cinema": ["Cinema", "Films, séries, critiques (sans divulgâcher).", "Films, series, reviews (no spoilers)."],
+  "etudes": ["Study and work", "Examens, orientation, premier emploi.", "Exams, career choices, first job."],
+  "ados": ["Teens 13-17", "Entre ados seulement : les adultes n'y ont pas accès.", "Teens only: adults cannot get in."],
+  "18-25-ans": ["18-25", "", ""],
+  "25-40-ans": ["25-40", "", ""],
+  "plus-de-40-ans": ["Over 40", "", ""],
+  "rencontres": ["Dating", "Entre adultes, avec respect.", "Between adults, with respect."],
+};
+
+/** A room's name and topic in the reader's language. */
+export function roomWords(room) {
+  if (!room) return { name: "", topic: "" };
+  const topic = room.topic || "";
+  if (current !== "en") return { name: room.name, topic };
+  const shipped = room.kind === "themed" ? ROOMS_EN[room.id] : undefined;
+  return {
+    name: room.name_en || shipped?.[0] || room.name,
+    // A topic a host changed is theirs: shown as written.
+    topic: room.topic_en || (shipped && topic === shipped[1] ? shipped[2] : topic),
+  };
 }
 
 export function t(key, vars) {

@@ -1,0 +1,31 @@
+// @ts-check
+// The members of the open room, or the person of a private conversation.
+
+import { html } from "../html.js";
+import { t } from "../i18n.js";
+import { isMe, isMinor, personKey } from "../store.js";
+import { PersonRow } from "./people.js";
+
+export function Members({ state, act }) {
+  const conv = state.active ? state.convs[state.active] : undefined;
+  let title = t("nav.members");
+  let body = html`<li class="muted">${t("members.none")}</li>`;
+  if (conv?.kind === "private") {
+    title = conv.nickname;
+    body = [
+      conv.person && html`<${PersonRow} key="p" state=${state} person=${conv.person} act=${act} actions=${false} />`,
+      html`<li class="muted" key="m">${t("members.private", { nickname: conv.nickname })}</li>`,
+    ];
+  } else if (conv) {
+    title = t("members.title", { n: conv.members.length });
+    const members = [...conv.members].sort((a, b) =>
+      isMe(state, personKey(a)) ? -1 : isMe(state, personKey(b)) ? 1 : a.nickname.localeCompare(b.nickname),
+    );
+    body = members.map((p) => html`<${PersonRow} key=${personKey(p)} state=${state} person=${p} act=${act} />`);
+  }
+  return html`<aside class="members" aria-labelledby="members-title">
+    <h2 id="members-title" data-testid="members-title">${title}</h2>
+    ${conv?.kind === "room" && isMinor(state) && html`<p class="note" data-testid="members-note">${t("members.minor_note")}</p>`}
+    <ul id="member-list" class="person-list" data-testid="member-list">${body}</ul>
+  </aside>`;
+}
