@@ -8,8 +8,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 
+from causerie.domain import Category, JobStatus, ReviewQueue
 from causerie.store.database import create_engine, migrate
 from causerie.store.messages import MessageStore
+from causerie.store.review import ReviewStore, Source
 from causerie.store.trust import (
     EscalationRequest,
     History,
@@ -87,6 +89,16 @@ async def test_trust_tables_migrate_and_keep_what_they_must(database_url: str) -
         assert [m.text for m in await store.preserved(escalation.id)] == ["premier", "second"]
         state = await store.conversation("room:general:marc")
         assert state is not None and state.frozen_at == 11.0
+        # The escalation is a job of the one review queue, child safety first.
+        (job,) = await ReviewStore(engine).jobs()
+        assert (job.id, job.queue, job.priority, job.category, job.source) == (
+            escalation.id,
+            ReviewQueue.CHILD_SAFETY,
+            0,
+            Category.CHILD_SAFETY,
+            Source.FREEZE,
+        )
+        assert job.signals == 2 and job.item.conversation_key == "room:general:marc"
 
         # The purge keeps escalated incidents and frozen conversations, forgets the rest.
         await store.record("room:musique:marc", score=1.0, at=10.0, incident=_incident("d"))
@@ -100,5 +112,7 @@ async def test_trust_tables_migrate_and_keep_what_they_must(database_url: str) -
         state = await store.conversation("room:general:marc")
         assert state is not None and state.frozen_at is None and state.escalation_id is None
         assert [e.status for e in await store.escalations()] == ["closed"]
+        (closed,) = await ReviewStore(engine).jobs(status=JobStatus.DECIDED)
+        assert (closed.action, closed.decided_at) == ("closed", 2_000.0)
     finally:
         await engine.dispose()
