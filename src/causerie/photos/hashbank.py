@@ -177,10 +177,10 @@ class HashBank:
     ) -> HashBank:
         """A bank of one list straight from raw hashes (the bench's million)."""
         bank = cls(scan_below=scan_below)
-        unique = np.unique(hashes, axis=0)
-        values = [row.tobytes().hex() for row in unique]
+        # A repeated row is harmless: both rows name the same value, hence the same entries.
+        values = [row.tobytes().hex() for row in hashes]
         bank._pdq = {value: [BankEntry(list_name, HashKind.PDQ, value)] for value in values}
-        bank._index = (PdqIndex(unique, scan_below=scan_below), values)
+        bank._index = (PdqIndex(hashes, scan_below=scan_below), values)
         return bank
 
     def add(self, entries: Iterable[BankEntry]) -> None:
