@@ -196,3 +196,12 @@ def test_an_export_never_writes_into_an_existing_path(tmp_path: Path) -> None:
         write_package(target, {"a": b"b"}, {}, load_signing_key(private))
     assert [p.name for p in target.iterdir()] == ["keep.txt"]
     assert (target / "keep.txt").read_text() == "earlier work"
+
+
+def test_csv_cells_that_a_spreadsheet_would_evaluate_are_escaped() -> None:
+    from causerie.legal.service import csv_cell
+
+    for formula in ('=HYPERLINK("http://x","y")', "+1", "-1+2", "@SUM(A1)", "\tx", "\rx"):
+        assert csv_cell(formula) == "'" + formula
+    assert csv_cell("Mozilla/5.0") == "Mozilla/5.0"
+    assert csv_cell(51234) == 51234

@@ -706,6 +706,18 @@ class LegalService:
         return report
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (``=HYPERLINK(...)`` in a
+# User-Agent would run in the authority's spreadsheet); a leading apostrophe keeps it text.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """``value`` as a CSV cell that no spreadsheet evaluates (OWASP CSV injection)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _package_files(result: SearchResult, now: float) -> dict[str, bytes]:
     records = [{**r.as_dict(), "at_utc": iso(r.at)} for r in result.records]
     for record in records:
@@ -714,7 +726,7 @@ def _package_files(result: SearchResult, now: float) -> dict[str, bytes]:
     writer = csv.DictWriter(text, fieldnames=_CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for record in records:
-        writer.writerow({name: record.get(name, "") for name in _CSV_COLUMNS})
+        writer.writerow({name: csv_cell(record.get(name, "")) for name in _CSV_COLUMNS})
     evidence = [
         {
             "seq": item.seq,
