@@ -592,8 +592,8 @@ function start() {
   onLanguageChange(() => schedule());
   // The panel switch on a phone makes the log visible: scroll it to the end again then.
   window.addEventListener("resize", () => schedule());
-  dispatch({ type: "@visibility", visible: !document.hidden });
   const saved = loadSaved();
+  state = reduce(state, { type: "@visibility", visible: !document.hidden });
   if (saved?.identity) {
     dispatch({ type: "@restore", saved });
     connect();
