@@ -32,9 +32,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from causerie.chat.hooks import Author, Subject
+from causerie.moderation.verdict import Author, Subject
 from causerie.protocol.identity import age_band, nickname_key
-from causerie.safety.pipeline import InlineScorer, ModelStage, SafetyPipeline, load_model_stage
+from causerie.safety.pipeline import InlineScorer, LoadedModel, SafetyPipeline, load_model_stage
 from causerie.settings import SafetySettings
 from causerie.store.rooms import RoomRow
 
@@ -192,7 +192,7 @@ async def run(messages: int, concurrency: int) -> list[Result]:
         return results
     inline = SafetyPipeline.from_settings(settings, with_model=False)
     assert isinstance(stage.scorer, InlineScorer)
-    inline.model = ModelStage(scorer=stage.scorer, name=stage.name)
+    inline.model = LoadedModel(scorer=stage.scorer, name=stage.name)
     results.append(await sequential("rules+model", inline, items))
 
     batched_stage = load_model_stage(model_settings, batched=True)

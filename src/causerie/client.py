@@ -29,6 +29,7 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from causerie.domain import AgeBand
 from causerie.errors import ErrorCode
 from causerie.protocol import frames as f
 from causerie.protocol.frames import (
@@ -286,11 +287,13 @@ class Client:
     async def people(
         self,
         *,
-        age_band: f.AgeBand | None = None,
+        age_band: AgeBand | str | None = None,
         gender: str | None = None,
         region: str | None = None,
     ) -> list[Person]:
-        frame = f.People(age_band=age_band, gender=gender, region=region)
+        frame = f.People(
+            age_band=AgeBand(age_band) if age_band else None, gender=gender, region=region
+        )
         (reply,) = await self._request(frame, (f.PeopleList,))
         return reply.people
 

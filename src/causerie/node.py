@@ -16,10 +16,14 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from causerie.bus import Bus, create_bus
+from causerie.chat.core import ChatCore
+from causerie.chat.hooks import TrafficLog
 from causerie.chat.hub import Hub
 from causerie.chat.rooms import load_catalogue
 from causerie.chat.service import ChatService
 from causerie.legal.runtime import LegalNode
+from causerie.moderation.core import Moderation
+from causerie.protocol.identity import nickname_key
 from causerie.safety.pipeline import SafetyPipeline
 from causerie.settings import Settings
 from causerie.store.database import create_engine, migrate
@@ -27,12 +31,36 @@ from causerie.store.messages import MessageStore
 from causerie.store.presence import PresenceStore
 from causerie.store.rooms import RoomStore
 from causerie.store.safety import SafetyStore
+from causerie.store.trust import TrustStore
+from causerie.trust.fence import MinorsFence
 
 log = logging.getLogger(__name__)
 
 
+class PresenceDirectory:
+    """Who is online, for the minors fence: presence by nickname key."""
+
+    def __init__(self, presence: PresenceStore) -> None:
+        self.presence = presence
+
+    async def is_online(self, key: str) -> bool:
+        return await self.presence.by_key(key) is not None
+
+
 class Node:
-    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
+    """Every part of a node, built here from settings and given to constructors explicitly.
+
+    Nothing is replaced after construction; the only choice left to a caller is ``traffic``,
+    which tests use to make the retention store fail (production takes the legal store's).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.time,
+        traffic: TrafficLog | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock
         self.node_id = settings.server.node_id or f"{socket.gethostname()}-{secrets.token_hex(4)}"
@@ -42,27 +70,41 @@ class Node:
         self.messages = MessageStore(self.engine)
         self.hub = Hub()
         self.bus: Bus = create_bus(settings.bus)
-        self.chat = ChatService(
-            settings,
-            node_id=self.node_id,
-            presence=self.presence,
-            rooms=self.rooms,
-            messages=self.messages,
-            bus=self.bus,
-            hub=self.hub,
-            clock=clock,
-        )
         # Lawful retention: traffic records go to their own encrypted database (docs/legal.md).
         self.legal = LegalNode(settings, messages=self.messages, clock=clock)
-        self.chat.traffic = self.legal.traffic
         # Escalations of the minors fence seal their triggering attempt as evidence.
-        self.chat.fence.evidence = self.legal.service.evidence
+        self.fence = MinorsFence(
+            settings.minors,
+            TrustStore(self.engine),
+            evidence=self.legal.service.evidence,
+            clock=clock,
+        )
         self.safety: SafetyPipeline | None = None
         if settings.safety.enabled:
             self.safety = SafetyPipeline.from_settings(
                 settings.safety, store=SafetyStore(self.engine), clock=clock
             )
-            self.chat.screen = self.safety
+        self.moderation = Moderation(
+            fence=self.fence,
+            policy=self.safety,
+            directory=PresenceDirectory(self.presence),
+            nickname_key=nickname_key,
+            clock=clock,
+        )
+        self.chat = ChatService(
+            ChatCore(
+                settings=settings,
+                node_id=self.node_id,
+                presence=self.presence,
+                rooms=self.rooms,
+                messages=self.messages,
+                bus=self.bus,
+                hub=self.hub,
+                moderation=self.moderation,
+                traffic=traffic if traffic is not None else self.legal.traffic,
+                clock=clock,
+            )
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from causerie.chat.service import message_frame
+from causerie.chat.core import message_frame
 from causerie.store.database import create_engine, migrate
 from causerie.store.messages import MessageStore
 

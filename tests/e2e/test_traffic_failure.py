@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from causerie.chat.hooks import NoTrafficLog, Peer
+from causerie.chat.hooks import Peer
 from causerie.client import ClientError
 from causerie.errors import ErrorCode
 from causerie.node import Node
@@ -14,8 +14,16 @@ from causerie.settings import Settings
 from tests.conftest import run_server
 
 
-class RetentionDown(NoTrafficLog):
+class RetentionDown:
     """The retention database is unreachable: every content record fails."""
+
+    async def connection_opened(
+        self, session_id: str, nickname: str, peer: Peer, at: float
+    ) -> None:
+        return None
+
+    async def connection_closed(self, session_id: str, at: float) -> None:
+        return None
 
     async def content_created(
         self, session_id: str, nickname: str, content_id: str, peer: Peer, at: float
@@ -27,9 +35,8 @@ async def test_message_without_traffic_record_is_taken_back(
     make_settings: Callable[..., Settings],
 ) -> None:
     settings = make_settings()
-    node = Node(settings)
+    node = Node(settings, traffic=RetentionDown())
     async with run_server(settings, node) as server:
-        node.chat.traffic = RetentionDown()
         async with server.client() as alice, server.client() as bob:
             await alice.enter("Alice", 30, "woman", "75011")
             await alice.join("general")

@@ -15,12 +15,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from causerie.chat.hooks import NoTrafficLog, Peer
+from causerie.chat.hooks import Peer
 from causerie.legal.codec import RetentionCodec, TrafficRecord
 from causerie.legal.crypto import Keyring
 from causerie.node import Node
 from causerie.settings import Settings
 from tests.conftest import run_server
+from tests.harness import NoTrafficLog
 
 FAST = {
     "messages_per_second": 100_000,
@@ -36,9 +37,7 @@ async def one_run(
     settings = Settings(
         database={"url": f"sqlite+aiosqlite:///{directory / 'chat.db'}"}, limits=FAST
     )
-    node = Node(settings)
-    if not legal:
-        node.chat.traffic = NoTrafficLog()
+    node = Node(settings, traffic=None if legal else NoTrafficLog())
     async with run_server(settings, node) as server:
         async with server.client() as solo:
             await solo.enter("Solo", 30, "woman", "75011")

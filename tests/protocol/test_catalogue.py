@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from causerie.chat.rooms import CatalogueError, load_catalogue, may_enter, room_name_key
+from causerie.chat.rooms import CatalogueError, load_catalogue, room_name_key
+from causerie.domain import AgeBand, Audience
 from causerie.protocol.geo import REGIONS
 
 ROOM = '[[room]]\nid = "{id}"\nname = "{name}"\n'
@@ -101,4 +102,4 @@ def test_room_names_and_topics_must_fit_the_store(tmp_path: Path) -> None:
      ("18+", "all", True)],
 )  # fmt: skip
 def test_who_may_enter_which_audience(band: str, audience: str, allowed: bool) -> None:
-    assert may_enter(band, audience) is allowed  # type: ignore[arg-type]
+    assert Audience(audience).admits(AgeBand(band)) is allowed

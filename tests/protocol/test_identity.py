@@ -14,7 +14,6 @@ from causerie.protocol.identity import (
     age_band,
     check_identity,
     check_nickname,
-    is_minor,
     nickname_key,
 )
 from causerie.text import fold
@@ -140,7 +139,7 @@ def test_ages_in_range_get_their_band(age: int, band: str) -> None:
     identity = check_identity("Zoe", age, "woman", "75011")
     assert (identity.age, identity.band) == (age, band)
     assert age_band(age) == band
-    assert is_minor(identity.band) == (age < 18)
+    assert identity.band.is_minor == (age < 18)
 
 
 # -- gender ---------------------------------------------------------------------------------

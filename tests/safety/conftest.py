@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from causerie.chat.hooks import Author, Subject
+from causerie.moderation.verdict import Author, Subject
 from causerie.protocol.identity import age_band, nickname_key
 from causerie.safety.pipeline import SafetyPipeline
 from causerie.settings import SafetySettings

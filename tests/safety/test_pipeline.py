@@ -7,10 +7,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from causerie.chat.hooks import Subject
 from causerie.errors import ErrorCode
+from causerie.moderation.verdict import Subject
 from causerie.safety.categories import Category
-from causerie.safety.pipeline import InlineScorer, ModelStage, SafetyPipeline
+from causerie.safety.pipeline import InlineScorer, LoadedModel, SafetyPipeline
 from causerie.settings import SafetySettings
 from causerie.store.safety import SafetyStore
 from tests.safety.conftest import FakeClock, author, private, say
@@ -191,7 +191,7 @@ async def test_the_model_stage_scores_what_no_rule_lists(store: SafetyStore) -> 
     pipeline = SafetyPipeline.from_settings(
         SafetySettings(model=False), store=store, with_model=False
     )
-    pipeline.model = ModelStage(scorer=InlineScorer(MarkerModel()), name="marker@1")
+    pipeline.model = LoadedModel(scorer=InlineScorer(MarkerModel()), name="marker@1")
     verdict = await pipeline.screen(say("zz-threat-marker"))
     assert not verdict.deliver and "threat" in verdict.message
     decision = await store.decision(verdict.decision_id or "")
@@ -206,7 +206,7 @@ async def test_a_model_past_its_time_leaves_the_decision_to_the_rules(
 ) -> None:
     settings = SafetySettings(model=False, model_timeout_ms=20)
     pipeline = SafetyPipeline.from_settings(settings, store=store, with_model=False)
-    pipeline.model = ModelStage(scorer=SlowScorer(), name="slow@1")
+    pipeline.model = LoadedModel(scorer=SlowScorer(), name="slow@1")
     started = time.perf_counter()
     allowed = await pipeline.screen(say("bonjour"))
     blocked = await pipeline.screen(say(DRUG_SALE))

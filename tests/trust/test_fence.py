@@ -7,10 +7,10 @@ import asyncio
 import pytest
 
 from causerie.client import ClientError, MemberJoined, MemberLeft, PrivateMessage, RoomMessage
+from causerie.domain import ConversationKey
 from causerie.errors import ErrorCode
 from causerie.protocol import frames as f
 from causerie.trust.assurance import DevelopmentAgeIssuer
-from causerie.trust.policy import person_conversation, private_conversation
 from tests.conftest import RunningServer
 from tests.trust.conftest import enter
 
@@ -59,8 +59,8 @@ async def test_no_private_contact_across_the_adult_line(fenced: RunningServer) -
         await asyncio.sleep(0.05)
         assert not [e for e in teen.pending_events() if not isinstance(e, f.Error)]
         # The adult's attempt is recorded; the minor's is recorded too but never escalated.
-        store = fenced.node.chat.fence.store
-        attempts = await store.incidents(conversation_key=private_conversation("marc", "lea"))
+        store = fenced.node.fence.store
+        attempts = await store.incidents(conversation_key=ConversationKey.pair("marc", "lea"))
         assert [(i.offender_nickname, i.kind) for i in attempts] == [
             ("Marc", "private_attempt"),
             ("Lea", "private_attempt"),
@@ -88,7 +88,7 @@ async def test_what_an_adult_may_not_send_where_minors_read(fenced: RunningServe
         with pytest.raises(ClientError) as own:
             await teen.say("general", "ajoute moi sur insta")
         assert own.value.code == ErrorCode.CONTACT_DETAILS_REFUSED
-        (escalation,) = await fenced.node.chat.fence.store.escalations()
+        (escalation,) = await fenced.node.fence.store.escalations()
         assert (escalation.kind, escalation.offender_nickname, escalation.target) == (
             "contact_attempt",
             "Marc",
@@ -173,10 +173,10 @@ async def test_a_declared_adult_who_writes_an_age_under_18_is_a_minor_at_once(
         assert private.value.code == ErrorCode.CONVERSATION_FORBIDDEN
         assert {p.nickname for p in await liar.people()} == {"Lea"}
         assert "Jules" not in {p.nickname for p in await adult.people()}
-        (flag,) = await fenced.node.chat.fence.store.escalations()
+        (flag,) = await fenced.node.fence.store.escalations()
         assert (flag.kind, flag.conversation_key) == (
             "age_inconsistency",
-            person_conversation("jules"),
+            ConversationKey.person("jules"),
         )
 
         # A minor who claims to be an adult stays a minor.
@@ -242,7 +242,7 @@ async def test_grooming_is_scored_over_the_conversation_then_frozen_and_escalate
             with pytest.raises(ClientError) as still:
                 await sender.send_private(recipient, "ok")
             assert still.value.code == ErrorCode.CONVERSATION_FROZEN
-        store = fenced.node.chat.fence.store
+        store = fenced.node.fence.store
         (escalation,) = await store.escalations()
         assert escalation.kind == "grooming" and escalation.offender_nickname == "Kevin"
         history = [m.text for m in await store.preserved(escalation.id)]

@@ -213,7 +213,7 @@ async def test_fifty_adults_cannot_reach_a_15_year_old(
         ]
         benign_received = sum(1 for t in room_texts if t.startswith("bonjour de "))
 
-        store = server.node.chat.fence.store
+        store = server.node.fence.store
         incidents = [i for i in await store.incidents() if i.offender_nickname in adults]
         escalations = [e for e in await store.escalations() if e.offender_nickname in adults]
         escalated_adults = {e.offender_nickname for e in escalations}

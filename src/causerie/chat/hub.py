@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from causerie.chat.envelopes import Deliver, Disconnect, envelope_decoder
-from causerie.protocol.frames import AgeBand
+from causerie.domain import AgeBand
 
 log = logging.getLogger(__name__)
 

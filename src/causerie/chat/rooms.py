@@ -9,7 +9,7 @@ from pathlib import Path
 
 import msgspec
 
-from causerie.protocol.frames import AgeBand, Audience
+from causerie.domain import Audience
 from causerie.protocol.geo import REGIONS
 from causerie.store.rooms import RoomRow
 from causerie.text import fold
@@ -24,7 +24,7 @@ class CatalogueError(ValueError):
 class _RoomEntry(msgspec.Struct, forbid_unknown_fields=True):
     id: str
     name: str
-    audience: Audience = "all"
+    audience: Audience = Audience.ALL
     topic: str = ""
 
 
@@ -103,12 +103,3 @@ def load_catalogue(path: Path | None) -> list[RoomRow]:
     if len(set(keys)) != len(keys):
         raise CatalogueError(f"{origin}: two rooms have the same name")
     return rows
-
-
-def may_enter(band: AgeBand, audience: str) -> bool:
-    """Minors never enter adults-only rooms; adults never enter teen rooms."""
-    if audience == "adults":
-        return band == "18+"
-    if audience == "teens":
-        return band != "18+"
-    return True

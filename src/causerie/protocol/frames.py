@@ -12,11 +12,11 @@ from typing import Literal
 
 import msgspec
 
+from causerie.domain import AgeBand, Audience
+
 Gender = Literal["woman", "man", "nonbinary", "other"]
 GENDERS: tuple[str, ...] = ("woman", "man", "nonbinary", "other")
-AgeBand = Literal["13-14", "15-17", "18+"]
 RoomKind = Literal["themed", "regional", "user"]
-Audience = Literal["all", "teens", "adults"]
 
 
 class _ClientFrame(msgspec.Struct, tag_field="type", forbid_unknown_fields=True):

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 from confusable_homoglyphs import categories
 
+from causerie.domain import MAX_AGE, MIN_AGE, AgeBand
 from causerie.errors import ChatError, ErrorCode
-from causerie.protocol.frames import GENDERS, AgeBand
+from causerie.protocol.frames import GENDERS
 from causerie.protocol.geo import Place, place_of
 from causerie.text import fold
 
-MIN_AGE = 13
-MAX_AGE = 99
+age_band = AgeBand.of_age
 NICKNAME_MIN = 3
 NICKNAME_MAX = 20
 # Letters of any script, digits, and three joiners; it must start with a letter.
@@ -27,25 +27,6 @@ _JOINERS = str.maketrans("", "", "._-")
 _SCRIPT_FAMILY = {"HIRAGANA": "HAN", "KATAKANA": "HAN", "HANGUL": "HAN"}
 # Letters shared by several scripts (the Japanese long-vowel mark) say nothing about the script.
 _ANY_SCRIPT = frozenset({"COMMON", "INHERITED"})
-
-
-AGE_BANDS_RANGE: dict[str, tuple[int, int]] = {
-    "13-14": (13, 14),
-    "15-17": (15, 17),
-    "18+": (18, MAX_AGE),
-}
-
-
-def age_band(age: int) -> AgeBand:
-    if age < 15:
-        return "13-14"
-    if age < 18:
-        return "15-17"
-    return "18+"
-
-
-def is_minor(band: AgeBand) -> bool:
-    return band != "18+"
 
 
 def nickname_key(nickname: str) -> str:

@@ -35,13 +35,14 @@ from typing import Any, Literal, cast, get_args
 import ahocorasick
 import re2
 
-from causerie.chat.hooks import SubjectKind
+from causerie.domain import ContentKind
 from causerie.moderation.forms import Forms, term_key
 from causerie.safety.categories import Category
 
 ContextAudience = Literal["all", "teens", "adults"]
 AUDIENCES: tuple[str, ...] = get_args(ContextAudience)
-SUBJECT_KINDS: tuple[str, ...] = get_args(SubjectKind)
+# The kinds of text the packs read (photos are screened by their own stages).
+SUBJECT_KINDS: tuple[str, ...] = tuple(k.value for k in ContentKind if k is not ContentKind.PHOTO)
 # Patterns longer than this are refused: a pack is data, not a program.
 MAX_PATTERN_CHARS = 500
 

@@ -28,8 +28,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from causerie.chat.hooks import Subject, Verdict
+from causerie.moderation.chain import NOTHING, Chain, Check, Signals, Stage
 from causerie.moderation.forms import Forms, read
+from causerie.moderation.verdict import StageResult, Subject, Verdict
 from causerie.safety import wording
 from causerie.safety.categories import Category
 from causerie.safety.memory import ConversationMemory, Sanction, SanctionBook, StrikeBook
@@ -88,7 +89,7 @@ class InlineScorer:
 
 
 @dataclass(frozen=True, slots=True)
-class ModelStage:
+class LoadedModel:
     scorer: Scorer
     name: str
     # A micro-batcher's task is started with the node and stopped with it.
@@ -96,7 +97,7 @@ class ModelStage:
     close: Callable[[], Awaitable[None]] | None = None
 
 
-def load_model_stage(settings: SafetySettings, *, batched: bool = True) -> ModelStage | None:
+def load_model_stage(settings: SafetySettings, *, batched: bool = True) -> LoadedModel | None:
     """The shipped model (micro-batched for a server), or None when off or not installed."""
     if not settings.model:
         return None
@@ -112,17 +113,17 @@ def load_model_stage(settings: SafetySettings, *, batched: bool = True) -> Model
         return None
     name = f"{model.name}@{model.version}"
     if not batched:
-        return ModelStage(scorer=InlineScorer(model), name=name)
+        return LoadedModel(scorer=InlineScorer(model), name=name)
     try:
         from causerie.safety.model.batcher import MicroBatcher
     except ImportError:
-        return ModelStage(scorer=InlineScorer(model), name=name)
+        return LoadedModel(scorer=InlineScorer(model), name=name)
     # cast: the model package's Protocol declares name and version settable, its model has them
     # read-only; both are read-only in use.
     batcher = MicroBatcher(
         cast(Any, model), max_batch=settings.model_max_batch, max_wait_ms=settings.model_max_wait_ms
     )
-    return ModelStage(scorer=batcher, name=name, start=batcher.start, close=batcher.close)
+    return LoadedModel(scorer=batcher, name=name, start=batcher.start, close=batcher.close)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,16 +168,6 @@ def context_of(subject: Subject) -> Context:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class StageResult:
-    """One check's outcome: its scores (when it has any), its reasons and its time."""
-
-    name: str
-    elapsed_ms: float
-    scores: dict[Category, float] = field(default_factory=dict)
-    reasons: tuple[str, ...] = ()
-
-
 @dataclass(frozen=True)
 class Decision:
     id: str
@@ -199,6 +190,9 @@ class Decision:
     warned: bool = False
     strike_points: float = 0.0
     reasons: tuple[str, ...] = ()
+    thresholds: dict[str, float] = field(default_factory=dict)
+    # Taken without reading the text (a sanction in force, a text too long to read).
+    fixed: bool = False
 
     @property
     def rules(self) -> list[str]:
@@ -241,7 +235,7 @@ class SafetyPipeline:
         *,
         settings: SafetySettings | None = None,
         store: SafetyStore | None = None,
-        model: ModelStage | None = None,
+        model: LoadedModel | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings or SafetySettings()
@@ -284,207 +278,121 @@ class SafetyPipeline:
 
     # -- the screen ----------------------------------------------------------------------------
 
-    async def screen(self, subject: Subject) -> Verdict:
-        started = time.perf_counter()
-        now = self.clock()
-        context = context_of(subject)
-        if subject.kind == "nickname":
-            await self._load_author(context.author_key, now)
-        refused = self._sanctioned(subject, context, now, started)
-        if refused is not None:
-            return refused
-        if len(subject.text) > self.settings.max_chars:
-            decision = self._fixed_decision(
-                context, now, started, Action.BLOCK, "too_long", normalised=""
-            )
-            await self._record(decision, subject)
-            code, message = wording.too_long(self.settings.max_chars)
-            return Verdict(deliver=False, code=code, message=message, decision_id=decision.id)
-        decision = await self.evaluate(subject.text, context, now=now, started=started)
-        await self._apply(decision, subject)
-        return self._verdict(decision)
+    @property
+    def stages(self) -> tuple[Stage, ...]:
+        """The policy's stages, in the order the chain runs them after the minors fence."""
+        stages: list[Stage] = [LengthStage(self), RulesStage(self)]
+        if self.model is not None:
+            stages.append(ModelStage(self))
+        stages += [ConversationStage(self), DecideStage(self)]
+        return tuple(stages)
+
+    async def screen(self, subject: Subject, forms: Forms | None = None) -> Verdict:
+        """Decide on a subject with the policy alone (no minors fence): sanctions, then the
+        policy's stages, then the decision acted on and recorded."""
+        check = new_check(subject, forms, self.clock())
+        await Chain([SanctionsStage(self), *self.stages]).run(check)
+        return await self.conclude(check)
 
     async def evaluate(
-        self, text: str, context: Context, *, now: float | None = None, started: float = 0.0
+        self,
+        text: str,
+        context: Context,
+        *,
+        forms: Forms | None = None,
+        now: float | None = None,
     ) -> Decision:
-        """Run the checks on ``text`` and decide.
+        """Run the policy's stages on ``text`` and decide, changing nothing.
 
         Only the note of recently repeated text is kept; strikes, sanctions, conversation memory
-        and records change in :meth:`screen`, once the decision is acted on.
+        and records change in :meth:`conclude`, once the decision is acted on.
         """
-        started = started or time.perf_counter()
-        now = self.clock() if now is None else now
-        stages: list[StageResult] = []
-
-        mark = time.perf_counter()
-        normalised: Forms = read(text)
-        stages.append(StageResult("normalise", _ms(mark)))
-
-        mark = time.perf_counter()
-        hits = self.rules.match(normalised, context.audience, context.kind)
-        scores = _noisy_or(hits)
-        stages.append(StageResult("rules", _ms(mark), dict(scores), tuple(h.rule for h in hits)))
-
-        if self.model is not None:
-            scores = await self._model_stage(text, scores, stages)
-        own_scores = dict(scores)
-
-        mark = time.perf_counter()
-        reasons: list[str] = [r for r in stages[-1].reasons if r.startswith("model.")]
-        if context.conversation is not None:
-            risk = self.memory.risk(context.author_key, context.conversation, scores, now)
-            for category, score in risk.items():
-                # The past raises a signal the message carries; it does not make a harmless
-                # message harmful (an author blocked earlier may still say "pardon").
-                if own_scores.get(category, 0.0) < self.policy.conversation.min_signal:
-                    continue
-                if score > scores.get(category, 0.0) + 1e-9:
-                    scores[category] = round(score, 4)
-                    reasons.append(f"conversation.{category.value}")
-        # Short replies ("ok", "mdr") are repeated innocently; spam is longer.
-        if context.kind in ("message", "private") and len(normalised.keys[0].text) >= 12:
-            repeats = self._peek_repeats(context.author_key, normalised, now)
-            if repeats >= self.policy.conversation.repeat_count:
-                scores[Category.SPAM] = max(scores.get(Category.SPAM, 0.0), 0.85)
-                reasons.append(f"spam.repeated_{repeats}")
-        stages.append(
-            StageResult(
-                "conversation", _ms(mark), {}, tuple(r for r in reasons if "model." not in r)
-            )
-        )
-
-        mark = time.perf_counter()
-        outcome = self.policy.decide(scores, context.audience, context.kind)
-        action = outcome.action
-        minutes = 0.0
-        if action == Action.MUTE:
-            minutes = outcome.mute_minutes
-        elif action == Action.BAN:
-            minutes = outcome.ban_hours * 60
-        warned = False
-        points = 0.0
-        ladder_reason: tuple[str, ...] = ()
-        if context.kind in STRIKING_KINDS and action != Action.ALLOW:
-            points = self.policy.strikes.points.get(action, 0.0)
-            total = self.strikes.total(context.author_key, now) + points
-            rung = self.policy.strikes.rung_for(total) if points else None
-            if rung is not None:
-                ladder_reason = (f"strikes.{total:.1f}>={rung.at:g}:{rung.action.label}",)
-                if rung.action == Action.WARN:
-                    warned = True
-                elif rung.action > action and context.kind not in NAME_KINDS:
-                    action = rung.action
-                    if rung.action == Action.MUTE:
-                        minutes = rung.minutes or outcome.mute_minutes
-                    elif rung.action == Action.BAN:
-                        minutes = rung.minutes or outcome.ban_hours * 60
-        stages.append(
-            StageResult("decide", _ms(mark), {}, (f"action.{action.label}", *ladder_reason))
-        )
-        return Decision(
-            id=new_decision_id(now),
-            at=now,
+        check = Check(
+            forms=forms if forms is not None else read(text),
             context=context,
-            normalised=normalised.words,
-            hits=tuple(hits),
-            scores=scores,
-            own_scores=own_scores,
-            action=action,
-            category=outcome.category,
-            escalate=outcome.escalate,
-            stages=tuple(stages),
-            elapsed_ms=_ms(started),
-            policy_version=self.policy_version,
-            sanction_minutes=minutes,
-            warned=warned,
-            strike_points=points,
-            reasons=tuple(reasons) + ladder_reason,
+            now=self.clock() if now is None else now,
+            started=time.perf_counter(),
         )
+        await Chain(self.stages).run(check)
+        return self.decision_of(check)
 
-    async def _model_stage(
-        self, text: str, scores: dict[Category, float], stages: list[StageResult]
-    ) -> dict[Category, float]:
-        assert self.model is not None
-        mark = time.perf_counter()
-        timeout = self.settings.model_timeout_ms / 1000
-        try:
-            probabilities = await asyncio.wait_for(self.model.scorer.score(text), timeout)
-        except TimeoutError:
-            stages.append(StageResult("model", _ms(mark), {}, ("model.timeout",)))
-            return scores
-        except Exception:
-            log.exception("the safety model failed on one text")
-            stages.append(StageResult("model", _ms(mark), {}, ("model.error",)))
-            return scores
-        weight = self.policy.model_weight
-        # Below 0.01 a probability is noise: it is neither a score nor worth recording.
-        weighted = {c: round(p * weight, 4) for c, p in probabilities.items() if p * weight >= 0.01}
-        reasons = []
-        combined = dict(scores)
-        for category, score in weighted.items():
-            if score > combined.get(category, 0.0):
-                combined[category] = score
-                if score >= 0.35:
-                    reasons.append(f"model.{category.value}")
-        stages.append(StageResult("model", _ms(mark), weighted, tuple(reasons)))
-        return combined
+    def decision_of(self, check: Check) -> Decision:
+        if check.decision is None:
+            raise RuntimeError("the chain ended before the policy decided")
+        return replace(check.decision, stages=tuple(check.stages), elapsed_ms=_ms(check.started))
 
-    def _peek_repeats(self, author: str, normalised: Forms, now: float) -> int:
-        return self.memory.repeats(author, normalised.keys[0].text, now)
+    async def conclude(self, check: Check) -> Verdict:
+        """Act on the chain's outcome: record the decision, count strikes, sanction; the verdict."""
+        subject = check.subject
+        if subject is None:
+            raise RuntimeError("a subject is needed to act on a decision")
+        if check.decision is None:
+            if check.refusal is not None:
+                return replace(check.refusal, stages=tuple(check.stages))
+            raise RuntimeError("the chain ended before the policy decided")
+        decision = self.decision_of(check)
+        if decision.fixed:
+            self._buffer_record(decision, subject)
+        else:
+            await self._apply(decision, subject)
+        if check.refusal is not None:
+            return replace(check.refusal, stages=decision.stages, decision_id=decision.id)
+        return self._verdict(decision)
 
     # -- sanctions -----------------------------------------------------------------------------
 
-    def _sanctioned(
-        self, subject: Subject, context: Context, now: float, started: float
-    ) -> Verdict | None:
+    def _sanctioned(self, subject: Subject, check: Check) -> tuple[str, ...] | None:
+        """A ban or mute in force: the check gets its fixed decision and refusal."""
+        context, now = check.context, check.now
         ban = self.sanctions.active(context.author_key, "ban", now)
         if ban is not None:
             left = None if math.isinf(ban.until) else (ban.until - now) / 60
             code, message = wording.banned(left)
-            decision = self._fixed_decision(context, now, started, Action.BAN, "sanction.banned")
-            self._buffer_record(decision, subject)
-            return Verdict(
+            check.decision = self._fixed_decision(check, Action.BAN, "sanction.banned")
+            check.refusal = Verdict(
                 deliver=False,
+                action=Action.BAN,
                 code=code,
                 message=message,
                 disconnect=subject.kind != "nickname",
-                decision_id=decision.id,
+                reasons=("sanction.banned",),
             )
+            return check.refusal.reasons
         if subject.kind == "nickname":
             return None
         mute = self.sanctions.active(context.author_key, "mute", now)
         if mute is not None:
             code, message = wording.still_muted((mute.until - now) / 60)
-            decision = self._fixed_decision(context, now, started, Action.MUTE, "sanction.muted")
-            self._buffer_record(decision, subject)
-            return Verdict(deliver=False, code=code, message=message, decision_id=decision.id)
+            check.decision = self._fixed_decision(check, Action.MUTE, "sanction.muted")
+            check.refusal = Verdict(
+                deliver=False,
+                action=Action.MUTE,
+                code=code,
+                message=message,
+                reasons=("sanction.muted",),
+            )
+            return check.refusal.reasons
         return None
 
     def _fixed_decision(
-        self,
-        context: Context,
-        now: float,
-        started: float,
-        action: Action,
-        reason: str,
-        normalised: str = "",
+        self, check: Check, action: Action, reason: str, *, fixed: bool = True
     ) -> Decision:
-        elapsed = _ms(started)
         return Decision(
-            id=new_decision_id(now),
-            at=now,
-            context=context,
-            normalised=normalised,
+            id=new_decision_id(check.now),
+            at=check.now,
+            context=check.context,
+            normalised="",
             hits=(),
             scores={},
             own_scores={},
             action=action,
             category=None,
             escalate=False,
-            stages=(StageResult("sanctions", elapsed, {}, (reason,)),),
-            elapsed_ms=elapsed,
+            stages=(),
+            elapsed_ms=0.0,
             policy_version=self.policy_version,
             reasons=(reason,),
+            fixed=fixed,
         )
 
     async def _load_author(self, author: str, now: float) -> None:
@@ -528,13 +436,22 @@ class SafetyPipeline:
 
     def _verdict(self, decision: Decision) -> Verdict:
         labels = tuple(c.value for c, s in decision.scores.items() if s >= 0.35)
+        common: dict[str, Any] = {
+            "action": decision.action,
+            "labels": labels,
+            "reasons": decision.rules + list(decision.reasons),
+            "thresholds": decision.thresholds,
+            "policy_version": decision.policy_version,
+            "stages": decision.stages,
+            "decision_id": decision.id,
+        }
+        common["reasons"] = tuple(common["reasons"])
         if decision.delivers:
             return Verdict(
                 deliver=True,
                 blurred=decision.action == Action.BLUR,
-                labels=labels,
-                decision_id=decision.id,
                 stored=self._stored_callback(decision.id),
+                **common,
             )
         code, message = wording.refusal(
             decision.action,
@@ -548,9 +465,8 @@ class SafetyPipeline:
             code=code,
             message=message,
             disconnect=decision.action in (Action.KICK, Action.BAN),
-            labels=labels,
             category=str(decision.category) if decision.category is not None else None,
-            decision_id=decision.id,
+            **common,
         )
 
     def _stored_callback(self, decision_id: str) -> Callable[[str], Awaitable[None]] | None:
@@ -712,3 +628,206 @@ class SafetyPipeline:
             if self.model is not None and self.model.close is not None:
                 with contextlib.suppress(Exception):
                     await self.model.close()
+
+
+# -- the policy's stages ---------------------------------------------------------------------------
+
+
+def new_check(subject: Subject, forms: Forms | None, now: float) -> Check:
+    """A check for ``subject``, its text read once (here, unless the caller read it already)."""
+    started = time.perf_counter()
+    check = Check(
+        forms=forms if forms is not None else read(subject.text),
+        context=context_of(subject),
+        now=now,
+        started=started,
+        subject=subject,
+    )
+    check.stages.append(StageResult("normalise", (time.perf_counter() - started) * 1000))
+    return check
+
+
+class SanctionsStage:
+    """A muted or banned author is refused before anything else reads the text."""
+
+    name = "sanctions"
+
+    def __init__(self, pipeline: SafetyPipeline) -> None:
+        self.pipeline = pipeline
+
+    async def run(self, check: Check) -> Signals:
+        subject = check.subject
+        if subject is None:
+            return NOTHING
+        pipeline = self.pipeline
+        if subject.kind == "nickname":
+            await pipeline._load_author(check.context.author_key, check.now)
+        refused = pipeline._sanctioned(subject, check)
+        if refused is None:
+            return NOTHING
+        return Signals(reasons=refused, stop=True)
+
+
+class LengthStage:
+    """Longer than the policy reads: refused without reading further."""
+
+    name = "length"
+
+    def __init__(self, pipeline: SafetyPipeline) -> None:
+        self.pipeline = pipeline
+
+    async def run(self, check: Check) -> Signals:
+        limit = self.pipeline.settings.max_chars
+        if len(check.text) <= limit:
+            return NOTHING
+        code, message = wording.too_long(limit)
+        # Recorded like any refusal, at once: a moderator can find what was refused and why.
+        check.decision = self.pipeline._fixed_decision(check, Action.BLOCK, "too_long", fixed=False)
+        check.refusal = Verdict(
+            deliver=False, action=Action.BLOCK, code=code, message=message, reasons=("too_long",)
+        )
+        return Signals(reasons=("too_long",), stop=True)
+
+
+class RulesStage:
+    """The rule packs: a score per category from the rules that fired."""
+
+    name = "rules"
+
+    def __init__(self, pipeline: SafetyPipeline) -> None:
+        self.pipeline = pipeline
+
+    async def run(self, check: Check) -> Signals:
+        context = check.context
+        hits = self.pipeline.rules.match(check.forms, context.audience, context.kind)
+        check.hits = tuple(hits)
+        check.scores = _noisy_or(hits)
+        return Signals(dict(check.scores), tuple(h.rule for h in hits))
+
+
+class ModelStage:
+    """The machine-learned stage: a probability per category, weighted, never slower than its
+    timeout."""
+
+    name = "model"
+
+    def __init__(self, pipeline: SafetyPipeline) -> None:
+        self.pipeline = pipeline
+
+    async def run(self, check: Check) -> Signals:
+        pipeline = self.pipeline
+        assert pipeline.model is not None
+        timeout = pipeline.settings.model_timeout_ms / 1000
+        try:
+            probabilities = await asyncio.wait_for(pipeline.model.scorer.score(check.text), timeout)
+        except TimeoutError:
+            return Signals(reasons=("model.timeout",))
+        except Exception:
+            log.exception("the safety model failed on one text")
+            return Signals(reasons=("model.error",))
+        weight = pipeline.policy.model_weight
+        # Below 0.01 a probability is noise: it is neither a score nor worth recording.
+        weighted = {c: round(p * weight, 4) for c, p in probabilities.items() if p * weight >= 0.01}
+        reasons = []
+        for category, score in weighted.items():
+            if score > check.scores.get(category, 0.0):
+                check.scores[category] = score
+                if score >= 0.35:
+                    reasons.append(f"model.{category.value}")
+        check.reasons.extend(reasons)
+        return Signals(weighted, tuple(reasons))
+
+
+class ConversationStage:
+    """The author's recent scores in the same conversation, and repeated text."""
+
+    name = "conversation"
+
+    def __init__(self, pipeline: SafetyPipeline) -> None:
+        self.pipeline = pipeline
+
+    async def run(self, check: Check) -> Signals:
+        pipeline = self.pipeline
+        context = check.context
+        check.own_scores = dict(check.scores)
+        reasons: list[str] = []
+        if context.conversation is not None:
+            risk = pipeline.memory.risk(
+                context.author_key, context.conversation, check.scores, check.now
+            )
+            for category, score in risk.items():
+                # The past raises a signal the message carries; it does not make a harmless
+                # message harmful (an author blocked earlier may still say "pardon").
+                if check.own_scores.get(category, 0.0) < pipeline.policy.conversation.min_signal:
+                    continue
+                if score > check.scores.get(category, 0.0) + 1e-9:
+                    check.scores[category] = round(score, 4)
+                    reasons.append(f"conversation.{category.value}")
+        # Short replies ("ok", "mdr") are repeated innocently; spam is longer.
+        key = check.forms.keys[0].text
+        if context.kind in ("message", "private") and len(key) >= 12:
+            repeats = pipeline.memory.repeats(context.author_key, key, check.now)
+            if repeats >= pipeline.policy.conversation.repeat_count:
+                check.scores[Category.SPAM] = max(check.scores.get(Category.SPAM, 0.0), 0.85)
+                reasons.append(f"spam.repeated_{repeats}")
+        check.reasons.extend(reasons)
+        return Signals(reasons=tuple(reasons))
+
+
+class DecideStage:
+    """The policy's action for the scores in this context, then the strike ladder."""
+
+    name = "decide"
+
+    def __init__(self, pipeline: SafetyPipeline) -> None:
+        self.pipeline = pipeline
+
+    async def run(self, check: Check) -> Signals:
+        pipeline = self.pipeline
+        context = check.context
+        now = check.now
+        outcome = pipeline.policy.decide(check.scores, context.audience, context.kind)
+        action = outcome.action
+        minutes = 0.0
+        if action == Action.MUTE:
+            minutes = outcome.mute_minutes
+        elif action == Action.BAN:
+            minutes = outcome.ban_hours * 60
+        warned = False
+        points = 0.0
+        ladder_reason: tuple[str, ...] = ()
+        if context.kind in STRIKING_KINDS and action != Action.ALLOW:
+            points = pipeline.policy.strikes.points.get(action, 0.0)
+            total = pipeline.strikes.total(context.author_key, now) + points
+            rung = pipeline.policy.strikes.rung_for(total) if points else None
+            if rung is not None:
+                ladder_reason = (f"strikes.{total:.1f}>={rung.at:g}:{rung.action.label}",)
+                if rung.action == Action.WARN:
+                    warned = True
+                elif rung.action > action and context.kind not in NAME_KINDS:
+                    action = rung.action
+                    if rung.action == Action.MUTE:
+                        minutes = rung.minutes or outcome.mute_minutes
+                    elif rung.action == Action.BAN:
+                        minutes = rung.minutes or outcome.ban_hours * 60
+        check.decision = Decision(
+            id=new_decision_id(now),
+            at=now,
+            context=context,
+            normalised=check.forms.words,
+            hits=check.hits,
+            scores=check.scores,
+            own_scores=check.own_scores or dict(check.scores),
+            action=action,
+            category=outcome.category,
+            escalate=outcome.escalate,
+            stages=(),
+            elapsed_ms=0.0,
+            policy_version=pipeline.policy_version,
+            sanction_minutes=minutes,
+            warned=warned,
+            strike_points=points,
+            reasons=tuple(check.reasons) + ladder_reason,
+            thresholds=outcome.thresholds,
+        )
+        return Signals(reasons=(f"action.{action.label}", *ladder_reason))

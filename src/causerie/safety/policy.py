@@ -98,6 +98,8 @@ class Outcome:
     escalate: bool
     mute_minutes: float = 0.0
     ban_hours: float = 0.0
+    # The score at which the chosen action starts, for the category that chose it.
+    thresholds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -136,10 +138,17 @@ class Policy:
             # A name is shown to everyone for as long as it exists: anything but "allow" refuses it.
             action = Action.BLOCK
         policy = self.categories[worst] if worst is not None else None
+        thresholds: dict[str, float] = {}
+        table = self.thresholds(worst, audience, kind) if worst is not None else None
+        if worst is not None and table is not None:
+            starts = [at for at, reached in table.actions if reached == action]
+            if starts:
+                thresholds[worst.value] = min(starts)
         return Outcome(
             action=action,
             category=worst,
             escalate=escalate,
+            thresholds=thresholds,
             mute_minutes=policy.mute_minutes if policy else 0.0,
             ban_hours=policy.ban_hours if policy else 0.0,
         )

@@ -23,10 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from causerie.domain import MIN_AGE, AgeBand, ConversationKey
 from causerie.errors import ChatError, ErrorCode
 from causerie.moderation.forms import Forms
-from causerie.protocol.frames import AgeBand
-from causerie.protocol.identity import MIN_AGE, is_minor
 from causerie.settings import MinorsSettings
 from causerie.store.trust import (
     EscalationRequest,
@@ -44,10 +43,7 @@ from causerie.trust.assurance import (
 from causerie.trust.policy import (
     Ruling,
     Say,
-    band_of_age,
     decayed,
-    person_conversation,
-    stricter,
 )
 from causerie.trust.signals import AgeClaim, Detection, Signal, detect
 
@@ -164,8 +160,8 @@ class MinorsFence:
             # An address is shared (a family, a school, a mobile carrier): it never locks anyone
             # out, it only keeps them in the protected bands.
             youngest = max(min(known), MIN_AGE)
-            declared_band = band_of_age(declared_age)
-            if stricter(band_of_age(youngest), declared_band) != declared_band:
+            declared_band = AgeBand.of_age(declared_age)
+            if AgeBand.of_age(youngest).stricter(declared_band) != declared_band:
                 age, notice = youngest, Say.REMEMBERED
         return Admission(age=age, device_key=device_key, address_key=address_key, notice=notice)
 
@@ -191,16 +187,16 @@ class MinorsFence:
         self.sessions[session_id] = SessionTrust(
             device_key=admission.device_key,
             address_key=admission.address_key,
-            verified=verified and not is_minor(band),
+            verified=verified and not band.is_minor,
         )
-        if is_minor(band) and admission.device_key is not None:
+        if band.is_minor and admission.device_key is not None:
             # A device is one person's: a second tab that says "18" is the same minor. An
             # address is remembered only when the minor leaves (see left()).
             await self._remember(admission.device_key, None, admission.age)
 
     async def left(self, session_id: str, age: int, band: AgeBand) -> None:
         trust = self.sessions.pop(session_id, None)
-        if trust is not None and is_minor(band):
+        if trust is not None and band.is_minor:
             await self._remember(trust.device_key, trust.address_key, age)
 
     # -- age assurance -----------------------------------------------------------------------------
@@ -211,7 +207,7 @@ class MinorsFence:
 
     async def check_age_token(self, token: str, band: AgeBand) -> None:
         """Accept a token once; raise ``age_verification_failed`` with the reason in plain words."""
-        if is_minor(band):
+        if band.is_minor:
             raise ChatError(ErrorCode.AGE_VERIFICATION_FAILED, Say.STAYS_MINOR)
         verifier = self.verifier
         if isinstance(verifier, Ed25519TokenVerifier) and not verifier.public_keys:
@@ -239,8 +235,8 @@ class MinorsFence:
         if claim is None:
             return None
         age = max(claim.age, MIN_AGE)
-        new_band = band_of_age(age)
-        if new_band == band or stricter(new_band, band) != new_band:
+        new_band = AgeBand.of_age(age)
+        if new_band == band or new_band.stricter(band) != new_band:
             return None
         return Rebanding(age=age, band=new_band, claim=claim)
 
@@ -262,7 +258,7 @@ class MinorsFence:
             f"{offender.nickname}, declared {offender.band}, wrote an age of {claim.age}"
             f" ({claim.evidence})"
         )
-        key = person_conversation(offender.key)
+        key = ConversationKey.person(offender.key)
         await self._record(
             key,
             score=0.0,

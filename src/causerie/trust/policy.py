@@ -24,32 +24,9 @@ import math
 from dataclasses import dataclass
 from enum import Enum, auto
 
+from causerie.domain import AgeBand, Audience
 from causerie.errors import ErrorCode
-from causerie.protocol.frames import AgeBand
-from causerie.protocol.identity import MAX_AGE, MIN_AGE, age_band, is_minor
 from causerie.trust.signals import Signal
-
-_BAND_RANK: dict[str, int] = {"13-14": 0, "15-17": 1, "18+": 2}
-
-
-def stricter(first: AgeBand, second: AgeBand) -> AgeBand:
-    """The younger of two bands: the one with the stronger protections."""
-    return first if _BAND_RANK[first] <= _BAND_RANK[second] else second
-
-
-def same_side(first: AgeBand, second: AgeBand) -> bool:
-    """Both minors or both adults: only then may they talk privately or see each other listed."""
-    return is_minor(first) == is_minor(second)
-
-
-def people_age_range(viewer: AgeBand) -> tuple[int, int]:
-    """The ages a chatter's people list may show: minors see minors, adults see adults."""
-    return (MIN_AGE, 17) if is_minor(viewer) else (18, MAX_AGE)
-
-
-def band_of_age(age: int) -> AgeBand:
-    return age_band(max(age, MIN_AGE))
-
 
 # -- rooms ---------------------------------------------------------------------------------------
 
@@ -62,22 +39,13 @@ class RoomAccess(Enum):
 
 
 def room_access(
-    band: AgeBand, audience: str, *, verified: bool, verification_required: bool
+    band: AgeBand, audience: Audience, *, verified: bool, verification_required: bool
 ) -> RoomAccess:
-    if audience == "adults":
-        if is_minor(band):
-            return RoomAccess.ADULTS_ONLY
-        if verification_required and not verified:
-            return RoomAccess.VERIFICATION_REQUIRED
-        return RoomAccess.ALLOWED
-    if audience == "teens":
-        return RoomAccess.TEENS_ONLY if not is_minor(band) else RoomAccess.ALLOWED
+    if not audience.admits(band):
+        return RoomAccess.ADULTS_ONLY if band.is_minor else RoomAccess.TEENS_ONLY
+    if audience is Audience.ADULTS and verification_required and not verified:
+        return RoomAccess.VERIFICATION_REQUIRED
     return RoomAccess.ALLOWED
-
-
-def minors_may_read(audience: str) -> bool:
-    """An all-ages or a teen room: a minor can be there now or join and read its history."""
-    return audience != "adults"
 
 
 # -- what a message may carry -------------------------------------------------------------------
@@ -118,8 +86,6 @@ ADULT_NEVER_TO_MINOR = frozenset(
 ADULT_ESCALATE_AT_ONCE = ADULT_NEVER_TO_MINOR - {Signal.LINK}
 # A minor's own contact details or meeting plans stay out of rooms adults can read.
 MINOR_DETAILS = frozenset({Signal.CONTACT_HANDLE, Signal.OFF_PLATFORM, Signal.MEETING})
-# Safety pipeline labels that a minor never receives, whatever the pipeline's configured action.
-NEVER_TO_MINOR_LABELS = ("sexual", "child_safety")
 
 
 class Say:
@@ -184,9 +150,9 @@ def _weight(signals: frozenset[Signal], factor: float) -> float:
 def rule_room_message(
     author: AgeBand, audience: str, signals: frozenset[Signal], *, adult_factor: float
 ) -> Ruling:
-    if not minors_may_read(audience):
+    if not Audience(audience).minors_may_read:
         return NOTHING
-    if not is_minor(author):
+    if not author.is_minor:
         weight = _weight(signals, adult_factor)
         if signals & ADULT_NEVER_TO_MINOR:
             return Ruling(
@@ -211,8 +177,8 @@ def rule_room_message(
 def rule_private(
     author: AgeBand, recipient: AgeBand, signals: frozenset[Signal], *, adult_factor: float
 ) -> Ruling:
-    if not same_side(author, recipient):
-        if is_minor(author):
+    if not author.same_side(recipient):
+        if author.is_minor:
             # A minor is never escalated for trying; the refusal is the protection.
             return Ruling(
                 refuse=ErrorCode.CONVERSATION_FORBIDDEN,
@@ -226,7 +192,7 @@ def rule_private(
             escalate=bool(signals & ADULT_ESCALATE_AT_ONCE),
             involves_minor=True,
         )
-    if not is_minor(author):
+    if not author.is_minor:
         return NOTHING
     return Ruling(weight=_weight(signals, 1.0), involves_minor=True)
 
@@ -240,15 +206,6 @@ def teen_room_attempt(*, adult_factor: float) -> Ruling:
     )
 
 
-def never_to_minor(labels: tuple[str, ...]) -> bool:
-    """Whether the safety pipeline's labels name content no minor may receive."""
-    for label in labels:
-        category = label.split(":", 1)[0].split(".", 1)[0].split("/", 1)[0]
-        if category in NEVER_TO_MINOR_LABELS:
-            return True
-    return False
-
-
 # -- conversation risk over time ----------------------------------------------------------------
 
 
@@ -257,18 +214,3 @@ def decayed(score: float, elapsed: float, half_life: float) -> float:
     if score <= 0 or elapsed <= 0:
         return max(score, 0.0)
     return score * math.pow(0.5, elapsed / half_life)
-
-
-def room_conversation(room_id: str, author_key: str) -> str:
-    """A chatter's conversation in a room: what they say there, to whoever reads it."""
-    return f"room:{room_id}:{author_key}"
-
-
-def private_conversation(first_key: str, second_key: str) -> str:
-    low, high = sorted((first_key, second_key))
-    return f"pair:{low}:{high}"
-
-
-def person_conversation(key: str) -> str:
-    """Flags about a chatter rather than a conversation (an age claim)."""
-    return f"person:{key}"

@@ -1,0 +1,163 @@
+"""The one delivery path every message takes: screen → store → retention record → publish.
+
+``say``, ``send_private`` (and photos next) differ only in where the message goes; they all
+call :meth:`Delivery.deliver`, so nothing reaches a recipient without the moderation verdict, a
+stored row and its lawful traffic record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from causerie.chat.core import ChatCore, author_of
+from causerie.chat.hooks import Peer
+from causerie.chat.hub import LocalSession
+from causerie.domain import Audience, ContentKind, ContentRef
+from causerie.errors import ChatError, ErrorCode
+from causerie.moderation.verdict import Rebanding, Subject, Verdict
+from causerie.protocol import frames as f
+from causerie.protocol.codec import encode_text
+from causerie.store.presence import OnlineSession
+from causerie.store.rooms import RoomRow
+from causerie.trust.policy import Say
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a message goes: a room, or one person."""
+
+    room: RoomRow | None = None
+    recipient: OnlineSession | None = None
+
+
+class Delivery:
+    def __init__(
+        self, core: ChatCore, leave: Callable[[LocalSession, list[str]], Awaitable[object]]
+    ) -> None:
+        self.core = core
+        self._leave = leave
+
+    async def screen(
+        self, session: LocalSession, subject: Subject, *, refused: ErrorCode, **detail: str
+    ) -> Verdict:
+        """The moderation verdict on ``subject``, applied: a re-banding first, then a refusal
+        raised as the chatter's error (``refused`` when the verdict names no code)."""
+        verdict = await self.core.moderation.check(subject)
+        if verdict.rebanding is not None:
+            await self._reband(session, verdict.rebanding)
+        if verdict.deliver:
+            return verdict
+        code = verdict.code or refused
+        message = verdict.message or "this was not delivered"
+        if verdict.disconnect:
+            await self.core.disconnect(session.id, code, message)
+        fields: dict[str, str] = {**detail, **verdict.detail}
+        if verdict.category is not None:
+            fields["category"] = verdict.category
+        raise ChatError(code, message, **fields)
+
+    async def deliver(
+        self,
+        session: LocalSession,
+        kind: ContentKind,
+        text: str,
+        destination: Destination,
+        ref: str | None,
+        peer: Peer,
+    ) -> f.Ack:
+        core = self.core
+        subject = Subject(
+            kind=kind,
+            text=text,
+            author=author_of(session),
+            room=destination.room,
+            recipient=destination.recipient,
+        )
+        verdict = await self.screen(session, subject, refused=ErrorCode.CONTENT_BLOCKED)
+        now = core.clock()
+        deliver_text = verdict.text if verdict.text is not None else text
+        room, recipient = destination.room, destination.recipient
+        message_id = await core.messages.add(
+            room_id=room.id if room is not None else None,
+            sender_session=session.id,
+            sender_nickname=session.nickname,
+            recipient_session=recipient.id if recipient is not None else None,
+            recipient_nickname=recipient.nickname if recipient is not None else None,
+            text=deliver_text,
+            blurred=verdict.blurred,
+            created_at=now,
+            expires_at=now + core.visible_seconds,
+        )
+        content = ContentRef.message(message_id, private=recipient is not None)
+        await self._record_content(session, message_id, str(content), peer, now)
+        if verdict.stored is not None:
+            await verdict.stored(str(content))
+        frame: f.ServerFrame
+        if room is not None:
+            frame = f.RoomMessage(
+                id=message_id,
+                room=room.id,
+                sender=session.nickname,
+                text=deliver_text,
+                at=now,
+                blurred=verdict.blurred,
+            )
+            await core.publish(frame, room=room.id, sender_key=session.key)
+        else:
+            assert recipient is not None
+            frame = f.PrivateMessage(
+                id=message_id,
+                sender=session.nickname,
+                recipient=recipient.nickname,
+                text=deliver_text,
+                at=now,
+                blurred=verdict.blurred,
+            )
+            await core.publish(frame, session=recipient.id, sender_key=session.key)
+        return f.Ack(ref=ref, id=message_id, at=now)
+
+    async def _record_content(
+        self, session: LocalSession, message_id: int, content_id: str, peer: Peer, now: float
+    ) -> None:
+        """Keep the lawful traffic record of a stored message, or take the message back.
+
+        A message is acknowledged only with its traffic record: if that record cannot be
+        written, the message is deleted again so that nobody sees it in history either.
+        """
+        try:
+            await self.core.traffic.content_created(
+                session.id, session.nickname, content_id, peer, now
+            )
+        except BaseException:
+            await self.core.messages.discard(message_id)
+            raise
+
+    async def _reband(self, session: LocalSession, rebanding: Rebanding) -> None:
+        """The author wrote a younger age: this session is that age from now on.
+
+        Re-banded in presence (so every node sees it), taken out of adults-only rooms (members
+        there see them leave) and told why. Private conversations with adults end by
+        themselves: every private message reads the band afresh.
+        """
+        core = self.core
+        session.age = rebanding.age
+        session.band = rebanding.band
+        await core.presence.update_age(session.id, rebanding.age)
+        closed: list[str] = []
+        for room_id in sorted(session.rooms):
+            row = await core.rooms.get(room_id)
+            if row is None or not Audience(row.audience).admits(rebanding.band):
+                closed.append(room_id)
+        if closed:
+            await self._leave(session, closed)
+        session.outbox.push(
+            encode_text(
+                f.BandChanged(
+                    age_band=rebanding.band,
+                    age=rebanding.age,
+                    message=Say.REBANDED,
+                    left_rooms=closed,
+                )
+            )
+        )
