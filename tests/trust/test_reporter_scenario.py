@@ -159,7 +159,7 @@ def scenario_settings(
     make_settings: Callable[..., Settings], issuer: DevelopmentAgeIssuer
 ) -> Settings:
     # Flood limits are per connection; these clients write faster than people type so that
-    # five days fit in a few seconds.
+    # five days fit in a few seconds. Every simulated person connects from 127.0.0.1 here.
     return fence_settings(
         make_settings,
         issuer,
@@ -169,6 +169,9 @@ def scenario_settings(
             "conversations_burst": 10,
             "joins_burst": 40,
             "frames_burst": 200,
+            "max_connections_per_address": 100,
+            "address_lists_burst": 1000,
+            "address_lists_per_second": 100,
         },
     )
 
