@@ -37,23 +37,11 @@ from causerie.safety.memory import ConversationMemory, Sanction, SanctionBook, S
 from causerie.safety.packs import Hit, PackError, RuleBook, fingerprint, load_rulebook
 from causerie.safety.policy import NAME_KINDS, Action, Policy, PolicyError, load_policy
 from causerie.settings import SafetySettings
+from causerie.store.review import Source, priority_of
 from causerie.store.safety import DecisionRecord, Escalation, SafetyStore, SanctionRow
 
 log = logging.getLogger(__name__)
 
-# Moderation queue order: lower first. Child safety always comes first.
-PRIORITY: dict[Category, int] = {
-    Category.CHILD_SAFETY: 0,
-    Category.VIOLENCE: 1,
-    Category.WEAPONS: 2,
-    Category.DRUGS: 2,
-    Category.SOLICITATION: 2,
-    Category.HARASSMENT: 3,
-    Category.PERSONAL_DATA: 3,
-    Category.SEXUAL: 3,
-    Category.OFF_PLATFORM: 3,
-    Category.SPAM: 4,
-}
 # Kinds of subject that earn strikes: a refused nickname belongs to nobody yet.
 STRIKING_KINDS = frozenset({"message", "private", "room_name", "topic"})
 # Unflushed "allow" decisions kept at most; past this they are written at once.
@@ -214,6 +202,17 @@ def _noisy_or(hits: Sequence[Hit]) -> dict[Category, float]:
     for (category, _), score in strongest.items():
         keep[category] = keep.get(category, 1.0) * (1.0 - score)
     return {category: round(1.0 - k, 4) for category, k in keep.items()}
+
+
+def _source_of(decision: Decision) -> Source:
+    """Which stage put the decision in the review queue."""
+    if decision.action == Action.HOLD:
+        return Source.HOLD
+    if decision.hits:
+        return Source.RULES
+    if any(reason.startswith("model.") for reason in decision.reasons):
+        return Source.MODEL
+    return Source.RULES
 
 
 def _ms(start: float) -> float:
@@ -535,7 +534,8 @@ class SafetyPipeline:
                     created_at=decision.at,
                     reason="hold" if decision.action == Action.HOLD else "escalate",
                     category=category.value if category else None,
-                    priority=PRIORITY.get(category, 4) if category else 4,
+                    priority=priority_of(category),
+                    source=_source_of(decision),
                     subject_kind=decision.context.kind,
                     author_key=decision.context.author_key,
                     author_nickname=subject.author.nickname,
