@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,10 +13,13 @@ from causerie.protocol.frames import GENDERS
 from causerie.protocol.identity import (
     MAX_AGE,
     MIN_AGE,
+    ReservedNamesError,
     age_band,
     check_identity,
     check_nickname,
+    load_reserved_names,
     nickname_key,
+    nickname_spelling,
 )
 from causerie.text import fold
 
@@ -108,10 +113,87 @@ def test_check_nickname_accepts_or_refuses_with_nickname_invalid(text: str) -> N
     try:
         accepted = check_nickname(text)
     except ChatError as error:
-        assert error.code == ErrorCode.NICKNAME_INVALID
+        assert error.code in (ErrorCode.NICKNAME_INVALID, ErrorCode.NICKNAME_RESERVED)
     else:
         assert 3 <= len(accepted) <= 20
-        assert len(nickname_key(accepted)) >= 3
+        assert len(nickname_spelling(accepted)) >= 3
+
+
+# Issue 12, finding 6: each of these was accepted while "Camille" was online.
+@pytest.mark.parametrize(
+    "lookalike",
+    ["CamiIle", "Carnille", "Cami\u029f\u029fe", "Cami\u0142le", "Cami\ufb02e", "CAMILLE",
+     "\u0421\u0430millе", "\u0421\u0430\u043c\u0456\u04cf\u04cf\u0435"],
+)  # fmt: skip
+def test_lookalikes_of_a_nickname_have_its_key(lookalike: str) -> None:
+    assert nickname_key(lookalike) == nickname_key("Camille")
+
+
+def test_an_all_cyrillic_lookalike_is_a_valid_nickname_with_the_latin_key() -> None:
+    cyrillic = "\u0421\u0430\u043c\u0456\u04cf\u04cf\u0435"
+    assert check_identity(cyrillic, 30, "woman", "75011").key == nickname_key("Camille")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("Marie", "Mario"), ("Anne", "Anna"), ("Romain", "Roman"), ("Camille", "Camilla"),
+     ("Lina", "Luna"), ("Emma", "Emme")],
+)  # fmt: skip
+def test_distinct_names_do_not_collide(a: str, b: str) -> None:
+    assert nickname_key(a) != nickname_key(b)
+
+
+def test_rn_and_m_fold_alike_on_both_sides() -> None:
+    # The key is unique in presence: whoever comes first, the other is the same nickname.
+    assert nickname_key("Bernard") == nickname_key("Bemard")
+    assert nickname_key("Carnille") == nickname_key("Camille")
+    # Still three letters: "rn" counts twice for the length rule.
+    assert check_nickname("Arn") == "Arn"
+
+
+def test_the_spelling_keeps_i_l_and_rn_apart() -> None:
+    # The legal store's blind indexes use the spelling: a scope names what the authority wrote.
+    assert nickname_spelling("CamiIle") != nickname_spelling("Camille")
+    assert nickname_spelling("ZOÉ") == nickname_spelling("Z0e") == "zoe"
+
+
+@pytest.mark.parametrize(
+    "nickname",
+    ["Admin", "admin", "Adm1n", "ADMlN", "Admin75", "ModoBob", "Modo", "Moderateur", "Modératrice",
+     "Police", "P0lice", "LaPolice", "Gendarmerie", "Officiel", "Causerie", "Support", "Staff",
+     "System", "Système", "xx_admin", "Carnille_admin"],
+)  # fmt: skip
+def test_reserved_names_and_their_lookalikes_are_refused(nickname: str) -> None:
+    error = refusal(nickname)
+    assert (error.code, error.detail["field"]) == (ErrorCode.NICKNAME_RESERVED, "nickname")
+
+
+@pytest.mark.parametrize("nickname", ["Modou", "Modou75", "Staffan", "Camille", "Policier", "Adam"])
+def test_names_that_only_resemble_a_reserved_one_are_free(nickname: str) -> None:
+    assert check_identity(nickname, 30, "man", "75011").nickname == nickname
+
+
+def test_the_operators_reserved_list_replaces_the_shipped_one(tmp_path: Path) -> None:
+    names = tmp_path / "reserved.txt"
+    names.write_text("# ours\nSecurite\n!securitas\n")
+    with pytest.raises(ChatError) as caught:
+        check_identity("Sécurité2", 30, "man", "75011", reserved_names_file=names)
+    assert caught.value.code == ErrorCode.NICKNAME_RESERVED
+    assert check_identity("Admin", 30, "man", "75011", reserved_names_file=names)
+    assert check_identity("Securitas", 30, "man", "75011", reserved_names_file=names)
+
+
+def test_a_bad_reserved_list_names_the_line(tmp_path: Path) -> None:
+    names = tmp_path / "reserved.txt"
+    names.write_text("admin\n\nab\n")
+    with pytest.raises(ReservedNamesError, match=r"reserved.txt:3: 'ab' is too short"):
+        load_reserved_names(names)
+    with pytest.raises(ReservedNamesError, match="unreadable"):
+        load_reserved_names(tmp_path / "missing.txt")
+
+
+def test_the_shipped_list_is_read_once() -> None:
+    assert load_reserved_names() is load_reserved_names(None)
 
 
 # -- age ------------------------------------------------------------------------------------

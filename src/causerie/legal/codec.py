@@ -11,7 +11,7 @@ from causerie.legal.crypto import Keyring
 from causerie.legal.errors import ScopeError
 from causerie.legal.scope import Scope, normalise_address
 from causerie.legal.store import IndexQuery, KeyIndexes, SealedTraffic
-from causerie.protocol.identity import nickname_key
+from causerie.protocol.identity import nickname_spelling
 
 TrafficKind = Literal["open", "close", "content"]
 
@@ -58,7 +58,7 @@ class RetentionCodec:
             kind=record.kind,
             at=record.at,
             key_id=key.id,
-            nickname_idx=key.index(nickname_key(record.nickname)) if record.nickname else None,
+            nickname_idx=key.index(nickname_spelling(record.nickname)) if record.nickname else None,
             address_idx=key.index(address) if address else None,
             content_idx=key.index(record.content_id) if record.content_id else None,
             session_idx=key.index(record.session_id) if record.session_id else None,

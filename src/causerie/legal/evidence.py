@@ -29,7 +29,7 @@ from causerie.legal.codec import RetentionCodec
 from causerie.legal.errors import EvidenceCorrupted, LegalError
 from causerie.legal.scope import Scope
 from causerie.legal.store import EvidenceRow, RetentionStores, TrafficStore
-from causerie.protocol.identity import nickname_key
+from causerie.protocol.identity import nickname_spelling
 from causerie.store.messages import MessageStore, StoredMessage
 
 log = logging.getLogger(__name__)
@@ -206,7 +206,7 @@ class EvidenceLocker:
             "reference": reference,
             "subject": subject,
             "key_id": key.id,
-            "nickname_idx": key.index(nickname_key(author)) if author else None,
+            "nickname_idx": key.index(nickname_spelling(author)) if author else None,
             "sealed": key.seal(plaintext, _purpose(reference, subject).encode()),
             "content_hash": content_hash(plaintext),
             "detail": "",
@@ -277,7 +277,7 @@ class EvidenceLocker:
         content = msgspec.json.decode(plaintext)
         key = self.codec.keyring.current
         author = str(content.get("message", {}).get("sender", ""))
-        author_idx = key.index(nickname_key(author)) if author else None
+        author_idx = key.index(nickname_spelling(author)) if author else None
         return (
             key.id,
             author_idx,
@@ -296,7 +296,7 @@ class EvidenceLocker:
             at = float(message.get("at", item.created_at))
             in_range = scope.start is None or scope.end is None or scope.start <= at < scope.end
             by_content = row.subject in scope.content_ids
-            by_author = nickname_key(str(message.get("sender", ""))) in scope.nicknames
+            by_author = nickname_spelling(str(message.get("sender", ""))) in scope.nicknames
             if by_content or (by_author and in_range):
                 items.append(item)
         return items

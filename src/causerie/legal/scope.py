@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from causerie.legal.errors import ScopeError
-from causerie.protocol.identity import nickname_key
+from causerie.protocol.identity import nickname_spelling
 
 MAX_SELECTORS = 100
 _CONTENT_ID = re.compile(r"^[a-z]{1,8}[0-9]{1,19}$")
@@ -33,7 +33,9 @@ def normalise_address(text: str) -> str:
 
 
 def normalise_nickname(text: str) -> str:
-    key = nickname_key(text.strip())
+    # The spelling, not the chat's look-alike key: a scope names the nickname the authority
+    # wrote, not everyone who looked like it, and the blind indexes were written this way.
+    key = nickname_spelling(text.strip())
     if not key:
         raise ScopeError(f"{text!r} is not a nickname")
     return key
@@ -112,7 +114,7 @@ class Scope:
         if self.start is not None and self.end is not None and not self.start <= at < self.end:
             return False
         return (
-            (bool(nickname) and nickname_key(nickname) in self.nicknames)
+            (bool(nickname) and nickname_spelling(nickname) in self.nicknames)
             or (bool(address) and address in self.addresses)
             or (bool(content_id) and content_id in self.content_ids)
         )
