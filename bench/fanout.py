@@ -510,6 +510,9 @@ def server_environment(database: Path, extra: dict[str, str]) -> dict[str, str]:
             "CAUSERIE_LIMITS__JOINS_BURST": "100",
             "CAUSERIE_LIMITS__MAX_ROOMS_PER_SESSION": "100",
             "CAUSERIE_CHAT__PURGE_INTERVAL_SECONDS": "3600",
+            # Every bench connection comes from 127.0.0.1, and idle ones may not enter at all.
+            "CAUSERIE_LIMITS__MAX_CONNECTIONS_PER_ADDRESS": "100000",
+            "CAUSERIE_LIMITS__ENTER_TIMEOUT_SECONDS": "3600",
         }
     )
     env.update(extra)

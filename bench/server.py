@@ -41,6 +41,40 @@ def serialize_message_writes() -> None:
     MessageStore.add = add_one_at_a_time  # type: ignore[method-assign]
 
 
+def install_tracemalloc(frames: int, output: str) -> None:
+    """Trace allocations; the first SIGUSR1 takes the baseline, the next ones write the growth.
+
+    ``python -m bench.peers idle --tracemalloc`` signals before opening its connections and
+    once they are held, so the file says where the memory of the held connections went.
+    """
+    import signal
+    import tracemalloc
+
+    tracemalloc.start(frames)
+    state: dict[str, Any] = {}
+
+    def dump(signum: int, frame: object) -> None:
+        snapshot = tracemalloc.take_snapshot().filter_traces(
+            [tracemalloc.Filter(False, tracemalloc.__file__)]
+        )
+        baseline = state.get("baseline")
+        if baseline is None:
+            state["baseline"] = snapshot
+            return
+        with open(output, "w") as out:
+            for key in ("filename", "lineno", "traceback"):
+                stats = snapshot.compare_to(baseline, key)
+                total = sum(s.size_diff for s in stats)
+                out.write(f"== by {key}: total {total / 1024:.0f} KiB\n")
+                for stat in stats[:40]:
+                    out.write(f"{stat.size_diff / 1024:10.1f} KiB {stat.count_diff:8d}  ")
+                    lines = stat.traceback.format()
+                    out.write((" <- ".join(lines[::2]) if key == "traceback" else lines[0]))
+                    out.write("\n")
+
+    signal.signal(signal.SIGUSR1, dump)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -58,7 +92,13 @@ def main() -> None:
         action="store_true",
         help="experiment: one message insert at a time in this process (no SQLite lock waits)",
     )
+    parser.add_argument("--ws-max-size", type=int, help="uvicorn ws_max_size (bytes)")
+    parser.add_argument("--no-ping", action="store_true", help="no WebSocket keepalive pings")
+    parser.add_argument("--tracemalloc", type=int, metavar="FRAMES", help="trace allocations")
+    parser.add_argument("--tracemalloc-output", default="bench/results/tracemalloc.txt")
     args = parser.parse_args()
+    if args.tracemalloc:
+        install_tracemalloc(args.tracemalloc, args.tracemalloc_output)
     if args.serialize_message_writes:
         serialize_message_writes()
     if args.flush_interval is not None:
@@ -81,9 +121,9 @@ def main() -> None:
         ws=args.ws,
         loop=args.loop,
         ws_per_message_deflate=args.deflate,
-        ws_max_size=max(1 << 20, settings.limits.max_frame_bytes * 4),
-        ws_ping_interval=20.0,
-        ws_ping_timeout=20.0,
+        ws_max_size=args.ws_max_size or max(1 << 20, settings.limits.max_frame_bytes * 4),
+        ws_ping_interval=None if args.no_ping else 20.0,
+        ws_ping_timeout=None if args.no_ping else 20.0,
         proxy_headers=False,
     )
 

@@ -14,32 +14,14 @@ Command = Callable[[argparse.Namespace, Settings], int]
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
-    from causerie.gateway.app import create_app
+    from causerie.gateway.serve import serve
 
     host = args.host or settings.server.host
     port = args.port if args.port is not None else settings.server.port
-    app = create_app(settings)
-    print(f"causerie on http://{host}:{port}/", f"(database {settings.database.url},", end=" ")
-    print(f"bus {settings.bus.backend})")
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level=args.log_level,
-        # Past our own frame limit the protocol answers with an error frame; past this one the
-        # WebSocket layer closes the connection (1009) before reading the frame into memory.
-        ws_max_size=max(1 << 20, settings.limits.max_frame_bytes * 4),
-        ws_ping_interval=20.0,
-        ws_ping_timeout=20.0,
-        # Compressing every message for every member was half the fan-out's CPU and tens of
-        # KiB of zlib state per connection (docs/benchmarks.md); chat frames are small, and
-        # compressing a stranger's text alongside one's own is a side channel worth avoiding.
-        ws_per_message_deflate=False,
-        proxy_headers=False,
-    )
-    return 0
+    if args.workers <= 1:
+        print(f"causerie on http://{host}:{port}/", f"(database {settings.database.url},", end=" ")
+        print(f"bus {settings.bus.backend})")
+    return serve(settings, host, port, args.workers, args.log_level)
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -59,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the port, one per core (needs a redis or nats bus and PostgreSQL)",
+    )
     serve.set_defaults(run=_serve)
 
     mig = sub.add_parser("migrate", help="apply database migrations")

@@ -1,0 +1,227 @@
+"""Serving the site: one process, or ``--workers N`` processes on one port.
+
+One event loop uses one core. ``causerie serve --workers N`` starts N worker processes, each a
+whole node (its own node id, hub, bus subscription and database pool) listening on the same
+port with ``SO_REUSEPORT``, so the kernel spreads new connections over them. Workers see each
+other exactly as nodes of a cluster do, through the bus and the shared database: with the
+in-process memory bus or an SQLite file they could not, and more than one worker is refused.
+
+The supervisor (this process) reserves the port, applies the migrations and creates the
+retention key once, so that N workers do not race to do it, then starts the workers, restarts
+any that dies, and stops them on SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import resource
+import signal
+import socket
+import sys
+import time
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from causerie.settings import Settings
+from causerie.store.database import is_sqlite
+
+log = logging.getLogger(__name__)
+
+# Pending connections the kernel queues per listening socket before accept().
+BACKLOG = 2048
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """The WebSocket options of every causerie process (docs/benchmarks.md says why)."""
+    return {
+        # The Sans-I/O websockets implementation: the least CPU per delivered frame of the
+        # three uvicorn offers (bench: 23.6 µs against 31.6 for wsproto and 34.3 for legacy).
+        "ws": "websockets-sansio",
+        # Past our own frame limit the protocol answers with an error frame; past this one the
+        # WebSocket layer closes the connection (1009) before reading the frame into memory.
+        "ws_max_size": max(1 << 20, settings.limits.max_frame_bytes * 4),
+        "ws_ping_interval": 20.0,
+        "ws_ping_timeout": 20.0,
+        # Compressing every message for every member was half the fan-out's CPU and tens of
+        # KiB of zlib state per connection; chat frames are small, and compressing a
+        # stranger's text alongside one's own is a side channel worth avoiding.
+        "ws_per_message_deflate": False,
+        "proxy_headers": False,
+        "backlog": BACKLOG,
+    }
+
+
+def raise_file_limit() -> int:
+    """Lift the soft limit on open files to the hard one: one descriptor per connection."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def workers_refused(settings: Settings, workers: int) -> str | None:
+    """Why ``workers`` processes cannot serve with these settings, or None when they can."""
+    if workers <= 1:
+        return None
+    reasons = []
+    if settings.bus.backend == "memory":
+        reasons.append(
+            "the memory bus only reaches its own process: set bus.backend to redis or nats "
+            "(CAUSERIE_BUS__BACKEND, CAUSERIE_BUS__URL)"
+        )
+    if is_sqlite(settings.database.url):
+        reasons.append(
+            "an SQLite file takes one writer at a time: set database.url to PostgreSQL "
+            "(CAUSERIE_DATABASE__URL=postgresql+asyncpg://user@host/db)"
+        )
+    if not reasons:
+        return None
+    return f"--workers {workers} needs a cross-process bus and a server database: " + "; ".join(
+        reasons
+    )
+
+
+def serve(settings: Settings, host: str, port: int, workers: int, log_level: str) -> int:
+    """Serve until interrupted; returns the process's exit status."""
+    refused = workers_refused(settings, workers)
+    if refused is not None:
+        print(f"causerie: {refused}", file=sys.stderr)
+        return 2
+    limit = raise_file_limit()
+    if workers <= 1:
+        import uvicorn
+
+        from causerie.gateway.app import create_app
+
+        uvicorn.run(
+            create_app(settings), host=host, port=port, log_level=log_level,
+            **uvicorn_options(settings),
+        )  # fmt: skip
+        return 0
+    return Supervisor(settings, host, port, workers, log_level, limit).run()
+
+
+def _listening_socket(host: str, port: int, *, listen: bool) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    if listen:
+        sock.listen(BACKLOG)
+    return sock
+
+
+def worker_settings(settings: Settings, index: int) -> Settings:
+    """A worker's settings: its own node id; migrations already applied by the supervisor."""
+    node_id = f"{settings.server.node_id}-w{index}" if settings.server.node_id else ""
+    return settings.model_copy(
+        update={
+            "server": settings.server.model_copy(update={"node_id": node_id}),
+            "database": settings.database.model_copy(update={"auto_migrate": False}),
+            "legal": settings.legal.model_copy(update={"auto_migrate": False}),
+        }
+    )
+
+
+def _worker(settings: Settings, host: str, port: int, log_level: str) -> None:
+    import uvicorn
+
+    from causerie.gateway.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    raise_file_limit()
+    # Bound by each worker with SO_REUSEPORT: the kernel balances new connections across the
+    # workers' sockets (a single shared socket wakes whichever worker was busiest last).
+    sock = _listening_socket(host, port, listen=True)
+    config = uvicorn.Config(create_app(settings), log_level=log_level, **uvicorn_options(settings))
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+class Supervisor:
+    def __init__(
+        self, settings: Settings, host: str, port: int, workers: int, log_level: str, files: int
+    ) -> None:
+        self.settings = settings
+        self.host = host
+        self.port = port
+        self.workers = workers
+        self.log_level = log_level
+        self.files = files
+        self.stopping = False
+        self._context = multiprocessing.get_context("spawn")
+        self._processes: dict[int, BaseProcess] = {}
+
+    def prepare(self) -> None:
+        """What the workers would otherwise race for: migrations and the retention key."""
+        from causerie.legal import database as legal_database
+        from causerie.legal.runtime import load_keyring
+        from causerie.store.database import migrate
+
+        if self.settings.database.auto_migrate:
+            migrate(self.settings.database.url)
+        paths = legal_database.resolve_paths(self.settings)
+        if self.settings.legal.auto_migrate:
+            legal_database.migrate(paths.database_url)
+        load_keyring(paths.keys_file, create=self.settings.legal.create_missing_key)
+
+    def _start(self, index: int) -> None:
+        process = self._context.Process(
+            target=_worker,
+            args=(worker_settings(self.settings, index), self.host, self.port, self.log_level),
+            name=f"causerie-worker-{index}",
+        )
+        process.start()
+        self._processes[index] = process
+
+    def _stop(self, signum: int, frame: object) -> None:
+        self.stopping = True
+
+    def run(self) -> int:
+        # Holding the port (bound, not listening: it takes no connections) fails fast when it
+        # is in use and keeps it between a worker's death and its restart.
+        reserved = _listening_socket(self.host, self.port, listen=False)
+        self.port = reserved.getsockname()[1]
+        self.prepare()
+        signal.signal(signal.SIGINT, self._stop)
+        signal.signal(signal.SIGTERM, self._stop)
+        for index in range(1, self.workers + 1):
+            self._start(index)
+        print(
+            f"causerie on http://{self.host}:{self.port}/ with {self.workers} workers",
+            f"(database {self.settings.database.url}, bus {self.settings.bus.backend},",
+            f"{self.files} files per process)",
+            flush=True,
+        )
+        try:
+            while not self.stopping:
+                time.sleep(0.2)
+                for index, process in list(self._processes.items()):
+                    if not process.is_alive() and not self.stopping:
+                        log.error(
+                            "worker %d exited (status %s): restarting it", index, process.exitcode
+                        )
+                        time.sleep(1.0)
+                        self._start(index)
+        finally:
+            self.shutdown()
+            reserved.close()
+        return 0
+
+    def shutdown(self) -> None:
+        processes = list(self._processes.values())
+        for process in processes:
+            if process.is_alive() and process.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    # uvicorn closes its connections and runs the lifespan shutdown on SIGTERM.
+                    process.terminate()
+        deadline = time.monotonic() + 30
+        for process in processes:
+            process.join(max(0.1, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join(5)
