@@ -12,18 +12,11 @@ from causerie.errors import ErrorCode
 from causerie.node import Node
 from causerie.settings import Settings
 from tests.conftest import run_server
+from tests.harness import NoTrafficLog
 
 
-class RetentionDown:
+class RetentionDown(NoTrafficLog):
     """The retention database is unreachable: every content record fails."""
-
-    async def connection_opened(
-        self, session_id: str, nickname: str, peer: Peer, at: float
-    ) -> None:
-        return None
-
-    async def connection_closed(self, session_id: str, at: float) -> None:
-        return None
 
     async def content_created(
         self, session_id: str, nickname: str, content_id: str, peer: Peer, at: float
@@ -36,13 +29,16 @@ async def test_message_without_traffic_record_is_taken_back(
 ) -> None:
     settings = make_settings()
     node = Node(settings, traffic=RetentionDown())
-    async with run_server(settings, node) as server:
-        async with server.client() as alice, server.client() as bob:
-            await alice.enter("Alice", 30, "woman", "75011")
-            await alice.join("general")
-            with pytest.raises(ClientError) as refused:
-                await alice.say("general", "this cannot be traced, so it is not sent")
-            assert refused.value.code == ErrorCode.INTERNAL_ERROR
-            await bob.enter("Bob", 41, "man", "69003")
-            (joined,) = await bob.join("general")
-            assert joined.history == []
+    async with (
+        run_server(settings, node) as server,
+        server.client() as alice,
+        server.client() as bob,
+    ):
+        await alice.enter("Alice", 30, "woman", "75011")
+        await alice.join("general")
+        with pytest.raises(ClientError) as refused:
+            await alice.say("general", "this cannot be traced, so it is not sent")
+        assert refused.value.code == ErrorCode.INTERNAL_ERROR
+        await bob.enter("Bob", 41, "man", "69003")
+        (joined,) = await bob.join("general")
+        assert joined.history == []

@@ -1,4 +1,4 @@
-"""Chat and moderation rules through the in-process harness: one real node, no sockets, no sleeps."""
+"""Chat and moderation rules in-process: one real node, no sockets, no sleeps."""
 
 from __future__ import annotations
 
@@ -96,7 +96,9 @@ async def test_a_ban_closes_the_connection_on_the_next_message(site: Harness) ->
     kevin = await site.enter("Kevin", 30, gender="man")
     await kevin.join("general")
     now = site.clock()
-    await policy.store.add_sanction(SanctionRow("kevin", "ban", now, math.inf, "test"))
+    await policy.store.add_sanction(
+        SanctionRow(kevin.session.key, "ban", now, math.inf, "test")
+    )
     await policy.refresh_sanctions()
     refused = await kevin.refused(kevin.say("general", "bonjour"))
     assert refused.code == ErrorCode.BANNED

@@ -23,7 +23,6 @@ from causerie.settings import Settings
 from causerie.store.messages import MessageStore, StoredMessage
 from causerie.store.presence import OnlineSession, PresenceStore
 from causerie.store.rooms import RoomRow, RoomStore
-from causerie.store.trust import Offender
 
 # A room's audience never changes while nodes run (the catalogue is synced at start-up), so a
 # short-lived copy for the message path can only show a topic a few seconds old.
@@ -71,12 +70,6 @@ def author_of(session: LocalSession) -> Author:
         key=session.key,
         age=session.age,
         band=session.band,
-    )
-
-
-def offender_of(session: LocalSession) -> Offender:
-    return Offender(
-        session=session.id, nickname=session.nickname, key=session.key, band=session.band
     )
 
 

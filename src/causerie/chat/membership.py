@@ -6,7 +6,6 @@ from causerie.chat.core import (
     ChatCore,
     author_of,
     message_frame,
-    offender_of,
     person_of,
     room_info,
     visible_to,
@@ -16,6 +15,7 @@ from causerie.chat.hub import LocalSession
 from causerie.chat.rooms import room_name_key, slugify
 from causerie.domain import Audience, ContentKind, ConversationKey
 from causerie.errors import ChatError, ErrorCode
+from causerie.moderation.core import offender_of
 from causerie.moderation.verdict import Subject
 from causerie.protocol import frames as f
 from causerie.protocol.identity import nickname_key
@@ -69,7 +69,7 @@ class Membership:
                     ruling,
                     conversation_key=ConversationKey.room(room.id, session.key),
                     kind="teen_room_attempt",
-                    offender=offender_of(session),
+                    offender=offender_of(author_of(session)),
                     target=room.id,
                     text="",
                     signals=frozenset(),

@@ -35,7 +35,7 @@ from causerie.domain import (
 )
 from causerie.errors import ChatError, ErrorCode
 from causerie.moderation.chain import NOTHING, Chain, Check, Signals, Stage
-from causerie.moderation.verdict import Rebanding, Subject, Verdict
+from causerie.moderation.verdict import Author, Rebanding, Subject, Verdict
 from causerie.safety.pipeline import SafetyPipeline, SanctionsStage, context_of, new_check
 from causerie.settings import MinorsSettings
 from causerie.store.trust import History, Offender
@@ -59,8 +59,8 @@ class Directory(Protocol):
     async def is_online(self, key: str) -> bool: ...
 
 
-def offender_of(subject: Subject) -> Offender:
-    author = subject.author
+def offender_of(author: Author) -> Offender:
+    """The author as the minors fence records them."""
     return Offender(
         session=author.session_id, nickname=author.nickname, key=author.key, band=author.band
     )
@@ -113,14 +113,15 @@ class FenceStage:
         if claim is None:
             return None
         target = _target(subject)
+        offender = offender_of(subject.author)
         rebanding = self.fence.rebanding(subject.author.band, claim)
         if rebanding is None:
             if claim.age < MIN_AGE:
                 await self.fence.flag_claim(
-                    offender_of(subject), claim, subject.text, target=target, action="flagged"
+                    offender, claim, subject.text, target=target, action="flagged"
                 )
             return None
-        await self.fence.rebanded(offender_of(subject), rebanding, subject.text, target=target)
+        await self.fence.rebanded(offender, rebanding, subject.text, target=target)
         check.rebanding = Rebanding(
             age=rebanding.age,
             band=rebanding.band,
@@ -176,7 +177,7 @@ class FenceStage:
                 ruling,
                 conversation_key=key,
                 kind=kind,
-                offender=offender_of(subject),
+                offender=offender_of(subject.author),
                 target=_target(subject),
                 text=subject.text,
                 signals=check.signals,
