@@ -14,16 +14,32 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
 
 from causerie.settings import Settings
 from tests.conftest import RunningServer, run_server
-from tests.e2e.test_browser import browser, chromium_path, fill_entry  # noqa: F401 - fixtures
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, fill_entry
 
 AXE = Path(__file__).resolve().parent.parent / "web" / "vendor" / "axe.min.js"
-DESKTOP = {"width": 1366, "height": 800}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1366, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 SHOTS = os.environ.get("CAUSERIE_SCREENSHOTS")
+
+
+@pytest.fixture
+async def chrome() -> AsyncIterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"the browser tests drive Debian's chromium at {CHROMIUM}: apt install chromium"
+        )
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
 
 
 @pytest.fixture
@@ -37,13 +53,19 @@ async def chatty(make_settings: Callable[..., Settings]) -> AsyncIterator[Runnin
 
 
 async def page_for(
-    browser: Browser, *, phone: bool = False, locale: str = "fr-FR", axe: bool = False
+    browser: Browser,
+    *,
+    phone: bool = False,
+    locale: str = "fr-FR",
+    axe: bool = False,
+    dark: bool = False,
 ) -> Page:
     context = await browser.new_context(
         locale=locale,
         viewport=PHONE if phone else DESKTOP,
         is_mobile=phone,
         has_touch=phone,
+        color_scheme="dark" if dark else "light",
         # Only to inject the test's own copy of axe-core: the page itself keeps its CSP.
         bypass_csp=axe,
     )
@@ -51,9 +73,7 @@ async def page_for(
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on(
-        "console", lambda msg: errors.append(msg.text) if msg.type == "error" else None
-    )
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.errors = errors  # type: ignore[attr-defined]
     return page
 
@@ -87,7 +107,7 @@ async def serious_violations(page: Page) -> list[dict[str, object]]:
             const result = await axe.run(document, { resultTypes: ["violations"] });
             return result.violations
               .filter((v) => v.impact === "serious" || v.impact === "critical")
-              .map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")) }));
+              .map((v) => ({ id: v.id, nodes: v.nodes.map((n) => n.target.join(" ")) }));
         }"""
     )
     return list(found)
@@ -100,15 +120,17 @@ async def shot(page: Page, name: str) -> None:
 
 @pytest.mark.browser
 async def test_phone_opens_at_the_newest_message_and_keeps_the_reading_position(
-    chatty: RunningServer, browser: Browser
+    chatty: RunningServer, chrome: Browser
 ) -> None:
     async with chatty.client() as bob:
         await bob.enter("Bob", 31, "man", "35000")
         await bob.join("general")
         for n in range(40):
-            await bob.say("general", f"Phrase {n} pour remplir le salon, avec assez de mots pour une ligne.")
+            await bob.say(
+                "general", f"Phrase {n} pour remplir le salon, avec assez de mots pour une ligne."
+            )
 
-        page = await page_for(browser, phone=True)
+        page = await page_for(chrome, phone=True, axe=True, dark=True)
         await enter(page, chatty, "Lucie")
         await join(page, "general")
         last = page.locator('[data-testid=message][data-sender="Bob"]').last
@@ -150,15 +172,17 @@ async def test_phone_opens_at_the_newest_message_and_keeps_the_reading_position(
         await page.locator('[data-testid=conv-tab][data-conv="p:bob"]').click()
         await expect(toast).to_have_count(0)
         await expect(page.get_by_test_id("conv-topic")).to_contain_text("Bretagne")
+        # The phone in the dark scheme, too, has no serious accessibility violation.
+        assert await serious_violations(page) == []
         assert page.errors == []  # type: ignore[attr-defined]
         await page.context.close()
 
 
 @pytest.mark.browser
 async def test_multi_line_messages_and_one_sentence_refusals(
-    chatty: RunningServer, browser: Browser
+    chatty: RunningServer, chrome: Browser
 ) -> None:
-    page = await page_for(browser)
+    page = await page_for(chrome)
     await enter(page, chatty, "Claire")
     await join(page, "general")
     box = page.get_by_test_id("composer-input")
@@ -184,9 +208,9 @@ async def test_multi_line_messages_and_one_sentence_refusals(
 
 @pytest.mark.browser
 async def test_english_names_and_no_serious_accessibility_violation(
-    server: RunningServer, browser: Browser
+    server: RunningServer, chrome: Browser
 ) -> None:
-    page = await page_for(browser, locale="en-GB", axe=True)
+    page = await page_for(chrome, locale="en-GB", axe=True)
     await page.goto(f"{server.http}/")
     await expect(page.get_by_test_id("entry-submit")).to_have_text("Enter")
     assert await serious_violations(page) == []
@@ -230,9 +254,9 @@ async def test_english_names_and_no_serious_accessibility_violation(
 
 @pytest.mark.browser
 async def test_a_reload_keeps_the_chatter_rooms_and_private_conversation(
-    server: RunningServer, browser: Browser
+    server: RunningServer, chrome: Browser
 ) -> None:
-    page = await page_for(browser)
+    page = await page_for(chrome)
     async with server.client() as bob:
         await bob.enter("Bob", 31, "man", "35000")
         await bob.join("general")
@@ -244,15 +268,17 @@ async def test_a_reload_keeps_the_chatter_rooms_and_private_conversation(
         await expect(page.get_by_test_id("message-text").last).to_have_text("Une question pour toi")
         await page.get_by_test_id("composer-input").fill("Bien reçu")
         await page.get_by_test_id("composer-input").press("Enter")
-        await expect(
-            page.locator('[data-testid=message][data-sender="Alice"]')
-        ).to_have_attribute("data-id", re.compile(r"^\d+$"))
+        await expect(page.locator('[data-testid=message][data-sender="Alice"]')).to_have_attribute(
+            "data-id", re.compile(r"^\d+$")
+        )
 
         await page.reload()
         await expect(page.get_by_test_id("me")).to_have_text("Alice")
         await expect(page.get_by_test_id("banner")).to_have_count(0)
         for conv in ("r:general", "r:musique", "p:bob"):
-            await expect(page.locator(f'[data-testid=conv-tab][data-conv="{conv}"]')).to_be_visible()
+            await expect(
+                page.locator(f'[data-testid=conv-tab][data-conv="{conv}"]')
+            ).to_be_visible()
         await expect(page.get_by_test_id("conv-title")).to_have_text("Bob")
         texts = page.get_by_test_id("message-text")
         await expect(texts).to_have_text(["Une question pour toi", "Bien reçu"])
@@ -282,7 +308,7 @@ async def test_a_reload_keeps_the_chatter_rooms_and_private_conversation(
 
 
 @pytest.mark.browser
-async def test_screens_for_the_documentation(server: RunningServer, browser: Browser) -> None:
+async def test_screens_for_the_documentation(server: RunningServer, chrome: Browser) -> None:
     """Desktop FR and phone EN screens (written only with CAUSERIE_SCREENSHOTS)."""
     if not SHOTS:
         pytest.skip("set CAUSERIE_SCREENSHOTS=docs to write the screenshots")
@@ -291,7 +317,7 @@ async def test_screens_for_the_documentation(server: RunningServer, browser: Bro
         await yanis.enter("Yanis", 34, "man", "69003")
         for c in (nour, yanis):
             await c.join("general")
-        desktop = await page_for(browser)
+        desktop = await page_for(chrome)
         await enter(desktop, server, "Camille")
         await join(desktop, "general")
         await nour.say("general", "Bonjour tout le monde !")
@@ -303,11 +329,13 @@ async def test_screens_for_the_documentation(server: RunningServer, browser: Bro
         await expect(desktop.get_by_test_id("toast")).to_be_visible()
         await shot(desktop, "desktop-fr")
 
-        phone = await page_for(browser, phone=True, locale="en-GB")
+        phone = await page_for(chrome, phone=True, locale="en-GB")
         await enter(phone, server, "Lena")
         await join(phone, "general")
         await nour.say("general", "Welcome Lena!")
-        await expect(phone.locator('[data-testid=message][data-sender="Nour"]').last).to_be_visible()
+        await expect(
+            phone.locator('[data-testid=message][data-sender="Nour"]').last
+        ).to_be_visible()
         await shot(phone, "phone-en")
         for p in (desktop, phone):
             await p.context.close()

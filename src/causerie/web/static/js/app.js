@@ -58,7 +58,11 @@ let lastServerError = null;
 let lastServerErrorAt = 0;
 let lastTypingConv = null;
 
-const connection = new Connection({ onFrame: (frame) => dispatch(frame), onClose: handleClose });
+const connection = new Connection({
+  // Stamped with the time it arrived, for the lines (arrivals, topics) that carry no time.
+  onFrame: (frame) => dispatch({ ...frame, received: Date.now() / 1000 }),
+  onClose: handleClose,
+});
 const schedule = scheduler(paint);
 
 function dispatch(event) {
@@ -264,8 +268,12 @@ async function connect() {
   try {
     await connection.open();
   } catch {
-    if (state.phase === "reconnecting") scheduleReconnect();
-    else dispatch({ type: "@entry_failed" });
+    if (state.phase === "reconnecting") {
+      dispatch({ type: "@lost" });
+      scheduleReconnect();
+    } else {
+      dispatch({ type: "@entry_failed" });
+    }
     return;
   }
   if (state.phase === "reconnecting" && state.resumeToken && !state.unsupported.resume) {
@@ -460,6 +468,7 @@ const act = {
       return;
     }
     input.value = "";
+    input.style.height = "";
     lastTypingSent.delete(key);
     post(key, text);
   },
@@ -578,6 +587,9 @@ function paint() {
     }
   }
   if (active) ui.seen[active] = count;
+  if (active !== paintedActive) {
+    document.querySelector(".tab.is-active")?.scrollIntoView({ block: "nearest", inline: "nearest" });
+  }
   paintedActive = active;
 }
 

@@ -578,6 +578,39 @@ export const ERRORS = {
     fr: "Le serveur redémarre. Reconnexion dans un instant…",
     en: "The server is restarting. Reconnecting in a moment…",
   },
+  slow_consumer: {
+    fr: "La connexion était trop lente pour suivre les messages : elle a été coupée.",
+    en: "The connection was too slow to keep up with the messages, so it was closed.",
+  },
+  too_many_errors: {
+    fr: "Trop de demandes refusées à la suite : la connexion a été coupée. Rechargez la page.",
+    en: "Too many refused requests in a row, so the connection was closed. Reload the page.",
+  },
+  origin_refused: {
+    fr: "Cette page n'est pas celle du site : ouvrez causerie à son adresse habituelle.",
+    en: "This page is not the site's own: open causerie at its usual address.",
+  },
+  too_many_connections: {
+    fr: "Trop de connexions depuis votre réseau en ce moment. Fermez d'autres onglets puis réessayez.",
+    en: "Too many connections from your network right now. Close other tabs, then try again.",
+  },
+  enter_timeout: {
+    fr: "La connexion a attendu trop longtemps sans entrée sur le chat : elle a été fermée.",
+    en: "The connection waited too long without entering the chat, so it was closed.",
+  },
+  ignore_list_full: {
+    fr: "Vous ignorez déjà le nombre maximum de personnes. Ne plus en ignorer une pour en ajouter une autre.",
+    en: "You already ignore as many people as you can. Stop ignoring someone to add another.",
+  },
+  rate_limited_lists: {
+    fr: "Trop de demandes de listes en peu de temps.",
+    en: "Too many list requests in a short time.",
+    retry: true,
+  },
+  nickname_reserved: {
+    fr: "Ce pseudo est réservé (équipe du site, autorités) ou lui ressemble trop. Choisissez-en un autre.",
+    en: "This nickname is reserved (site staff, authorities) or looks too much like one. Choose another one.",
+  },
 };
 
 function detect() {

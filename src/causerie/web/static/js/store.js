@@ -505,7 +505,7 @@ export function reduce(s, e) {
       const known = conv.members.some((p) => personKey(p) === key);
       const members = [...conv.members.filter((p) => personKey(p) !== key), e.person];
       if (known || isMe(s, key)) return put(s, { ...conv, members });
-      const done = addSystem(s, { ...conv, members }, { kind: "system", key: "chat.member_joined", vars: { nickname: e.person.nickname }, at: e.at ?? lastAt(conv) });
+      const done = addSystem(s, { ...conv, members }, { kind: "system", key: "chat.member_joined", vars: { nickname: e.person.nickname }, at: lastAt(conv, e) });
       return put(done.s, done.conv);
     }
     case "member_left": {
@@ -515,7 +515,7 @@ export function reduce(s, e) {
       if (!conv.members.some(gone)) return s;
       const members = conv.members.filter((p) => !gone(p));
       const typing = conv.typing.filter((n) => n !== e.nickname);
-      const done = addSystem(s, { ...conv, members, typing }, { kind: "system", key: "chat.member_left", vars: { nickname: e.nickname }, at: e.at ?? lastAt(conv) });
+      const done = addSystem(s, { ...conv, members, typing }, { kind: "system", key: "chat.member_left", vars: { nickname: e.nickname }, at: lastAt(conv, e) });
       return put(done.s, done.conv);
     }
     case "message": {
@@ -554,7 +554,7 @@ export function reduce(s, e) {
       const conv = s.convs[roomKey(e.room)];
       if (!conv) return s;
       const room = { ...conv.room, topic: e.topic, topic_en: "" };
-      const done = addSystem(s, { ...conv, room: /** @type {RoomInfo} */ (room) }, { kind: "system", key: "chat.topic_changed", vars: { nickname: e.by, topic: e.topic }, at: e.at ?? lastAt(conv) });
+      const done = addSystem(s, { ...conv, room: /** @type {RoomInfo} */ (room) }, { kind: "system", key: "chat.topic_changed", vars: { nickname: e.by, topic: e.topic }, at: lastAt(conv, e) });
       return put(done.s, done.conv);
     }
     case "people":
@@ -586,9 +586,13 @@ function dropProbe(s, frame) {
   return at === -1 ? s : { ...s, probes: [...s.probes.slice(0, at), ...s.probes.slice(at + 1)] };
 }
 
-/** @param {Conv} conv */
-function lastAt(conv) {
-  return conv.items.at(-1)?.at ?? 0;
+/**
+ * When a line without its own time happened: app.js stamps each frame with `received` (the
+ * reducer has no clock); failing that, the time of the last line.
+ * @param {Conv} conv @param {any} [e]
+ */
+function lastAt(conv, e) {
+  return e?.received ?? conv.items.at(-1)?.at ?? 0;
 }
 
 /** @param {State} s @param {any} e */
@@ -625,7 +629,7 @@ function onError(s, e) {
     if (!conv || conv.typingRefused) return s;
     let next = { ...conv, typingRefused: true };
     if (e.code === "conversation_forbidden" || e.code === "conversation_frozen") {
-      const done = addSystem(s, next, { kind: "warning", error: e, at: lastAt(conv) });
+      const done = addSystem(s, next, { kind: "warning", error: e, at: lastAt(conv, e) });
       return put(done.s, done.conv);
     }
     return put(s, next);

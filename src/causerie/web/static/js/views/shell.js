@@ -62,7 +62,7 @@ function Chat({ state, ui, act }) {
   return html`<div id="app-screen" class="app">
     <a class="skip" href="#composer-input">${t("chat.message_label")}</a>
     <header class="topbar">
-      <span class="brand">causerie</span>
+      <h1 class="brand">causerie</h1>
       <span class="me" data-testid="me" title=${me ? t("header.me", { nickname: me.nickname }) : undefined}>${me?.nickname ?? state.identity?.nickname ?? ""}</span>
       <span class="me-info" data-testid="me-info">${me ? [t("person.age", { age: me.age }), me.region].filter(Boolean).join(" · ") : ""}</span>
       <${Alerts} ui=${ui} act=${act} />
@@ -75,20 +75,21 @@ function Chat({ state, ui, act }) {
       <button type="button" class="small ghost" onClick=${act.closeNotice}>${t("toast.close")}</button>
     </div>`}
     <${Toasts} state=${state} act=${act} />
-    <div class="columns">
+    <main class="columns">
       <section class="side" aria-label=${t(state.side === "people" ? "nav.people" : "nav.rooms")}>
+        <h2 class="sr-only">${t(state.side === "people" ? "nav.people" : "nav.rooms")}</h2>
         <div class="side-tabs">
           <button type="button" data-side-tab="rooms" data-testid="side-rooms" aria-pressed=${state.side === "rooms" ? "true" : "false"} onClick=${() => act.panel("rooms")}>${t("nav.rooms")}</button>
           <button type="button" data-side-tab="people" data-testid="side-people" aria-pressed=${state.side === "people" ? "true" : "false"} onClick=${() => act.panel("people")}>${t("nav.people")}</button>
         </div>
         ${state.side === "rooms" ? html`<${Rooms} state=${state} ui=${ui} act=${act} />` : html`<${People} state=${state} act=${act} />`}
       </section>
-      <main class="chat">
+      <section class="chat" aria-label=${t("nav.chat")}>
         <${Tabs} state=${state} act=${act} />
         <${Conversation} state=${state} ui=${ui} act=${act} />
-      </main>
+      </section>
       <${Members} state=${state} act=${act} />
-    </div>
+    </main>
     <nav class="bottom-nav" aria-label=${t("nav.label")}>
       <${NavButton} state=${state} panel="rooms" label="nav.rooms" act=${act} />
       <${NavButton} state=${state} panel="people" label="nav.people" act=${act} />
