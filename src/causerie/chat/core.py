@@ -12,7 +12,7 @@ from causerie.bus import Bus
 from causerie.chat.envelopes import Deliver, Disconnect, envelope_encoder
 from causerie.chat.hooks import TrafficLog
 from causerie.chat.hub import Hub, LocalSession
-from causerie.domain import AgeBand
+from causerie.domain import AgeBand, Side
 from causerie.errors import ChatError, ErrorCode
 from causerie.moderation.core import Moderation
 from causerie.moderation.verdict import Author
@@ -31,12 +31,15 @@ ROOM_CACHE_SECONDS = 10.0
 
 def person_of(row: OnlineSession | LocalSession) -> f.Person:
     region = REGIONS_BY_CODE.get(row.region_code)
+    key = row.key if isinstance(row, LocalSession) else row.nickname_key
     return f.Person(
         nickname=row.nickname,
         age=row.age,
         gender=row.gender,
         region=region.name if region else "",
         department=row.department,
+        key=key,
+        side=Side.of(AgeBand.of_age(row.age)).value,
     )
 
 

@@ -108,6 +108,59 @@ class VerifyAge(_ClientFrame, tag="verify_age"):
     ref: str | None = None
 
 
+class Report(_ClientFrame, tag="report"):
+    """Report an item (EU DSA Art. 16): answered by ``reported`` with the report's id.
+
+    ``target`` names the item as ``kind:id``: ``message:42``, ``private:43``, ``person:<nickname>``,
+    ``room:<room id>``, ``topic:<room id>``, ``photo:<photo id>``; ``reason`` is a policy category
+    or ``other``.
+    """
+
+    target: str
+    reason: str
+    details: str = ""
+    ref: str | None = None
+
+
+class ListStatements(_ClientFrame, tag="statements"):
+    """Ask for the statements of reasons that concern this chatter (answered by ``statements``)."""
+
+    ref: str | None = None
+
+
+class Appeal(_ClientFrame, tag="appeal"):
+    """Appeal a statement of reasons (EU DSA Art. 20), within six months."""
+
+    statement: str
+    text: str
+    ref: str | None = None
+
+
+class Resume(_ClientFrame, tag="resume"):
+    """Come back as the same chatter after a reload or a dropped connection (instead of
+    ``enter``), with the ``resume_token`` of the last ``welcome``."""
+
+    token: str
+    device: str | None = None
+
+
+class PrivateHistory(_ClientFrame, tag="private_history"):
+    """What was said with ``nickname`` within the visible window (answered by
+    ``private_history``)."""
+
+    nickname: str
+
+
+class PhotoUpload(_ClientFrame, tag="photo_upload"):
+    """Ask to send a photo to a room or a person: answered by ``upload_granted`` with a
+    short-lived URL to POST the file to."""
+
+    room: str | None = None
+    to: str | None = None
+    caption: str = ""
+    ref: str | None = None
+
+
 ClientFrame = (
     Enter
     | ListRooms
@@ -124,6 +177,12 @@ ClientFrame = (
     | SetTopic
     | Ping
     | VerifyAge
+    | Report
+    | ListStatements
+    | Appeal
+    | Resume
+    | PrivateHistory
+    | PhotoUpload
 )
 
 
@@ -143,6 +202,10 @@ class Person(msgspec.Struct):
     gender: str
     region: str
     department: str
+    # The nickname's key (two nicknames with one key are one person) and the side of the age
+    # line ("minor" or "adult"), so that clients never derive either themselves.
+    key: str = ""
+    side: str = ""
 
 
 class RoomInfo(msgspec.Struct):
@@ -153,6 +216,9 @@ class RoomInfo(msgspec.Struct):
     count: int
     topic: str = ""
     region: str = ""
+    # English name and topic, where the operator gave them.
+    name_en: str = ""
+    topic_en: str = ""
 
 
 class RoomMessage(_ServerFrame, tag="message"):
@@ -182,6 +248,8 @@ class Welcome(_ServerFrame, tag="welcome"):
     max_message_chars: int
     # Why ``age_band`` is not the band of the declared age, in words for the chatter.
     age_notice: str | None = None
+    # Send it in ``resume`` to come back as this chatter after a reload (short-lived).
+    resume_token: str | None = None
 
 
 class Ack(_ServerFrame, tag="ack"):
@@ -259,6 +327,81 @@ class BandChanged(_ServerFrame, tag="band_changed"):
     left_rooms: list[str]
 
 
+class PhotoMessage(_ServerFrame, tag="photo"):
+    """A photo in a room (``room``) or a private conversation (``recipient``). The URLs answer
+    only the photo's recipients; ``blurred`` photos are shown only after a click."""
+
+    id: int
+    sender: str
+    width: int
+    height: int
+    url: str
+    thumb_url: str
+    at: float
+    room: str | None = None
+    recipient: str | None = None
+    caption: str = ""
+    blurred: bool = False
+
+
+class UploadGranted(_ServerFrame, tag="upload_granted"):
+    """POST the photo's bytes to ``url`` before ``expires_at``; the answer is the ``ack``."""
+
+    url: str
+    expires_at: float
+    ref: str | None = None
+
+
+class Removed(_ServerFrame, tag="removed"):
+    """A moderator removed message ``id``: clients take it off the screen."""
+
+    id: int
+    room: str | None = None
+
+
+class Reported(_ServerFrame, tag="reported"):
+    """A report was received; its outcome reaches the reporter as a ``statement``."""
+
+    report: str
+    ref: str | None = None
+
+
+class StatementOfReasons(_ServerFrame, tag="statement"):
+    """Why something of this chatter's was restricted (EU DSA Art. 17), or the outcome of their
+    report or appeal, in plain words."""
+
+    id: str
+    # What was decided: "removed", "warned", "muted", "kicked", "suspended", "banned",
+    # "blocked", "report_outcome", "appeal_outcome".
+    decision: str
+    category: str
+    # The rule or law it rests on, in words.
+    ground: str
+    automated: bool
+    message: str
+    at: float
+    # The content it is about, when it was a message ("message:42").
+    content: str | None = None
+    # Until when it can be appealed (None: not appealable, e.g. a report's outcome).
+    appeal_until: float | None = None
+    appeal_status: str = "none"
+
+
+class StatementList(_ServerFrame, tag="statements"):
+    statements: list[StatementOfReasons]
+    ref: str | None = None
+
+
+class AppealReceived(_ServerFrame, tag="appeal_received"):
+    statement: str
+    ref: str | None = None
+
+
+class PrivateHistoryList(_ServerFrame, tag="private_history"):
+    nickname: str
+    messages: list[PrivateMessage]
+
+
 class Error(_ServerFrame, tag="error"):
     code: str
     message: str
@@ -291,5 +434,13 @@ ServerFrame = (
     | Pong
     | AgeVerified
     | BandChanged
+    | PhotoMessage
+    | UploadGranted
+    | Removed
+    | Reported
+    | StatementOfReasons
+    | StatementList
+    | AppealReceived
+    | PrivateHistoryList
     | Error
 )
