@@ -17,6 +17,7 @@ os.environ["OPENBLAS_NUM_THREADS"] = "1"
 os.environ["MKL_NUM_THREADS"] = "1"
 
 import argparse
+import json
 import random
 import resource
 import statistics
@@ -30,6 +31,7 @@ from causerie.safety.model.semantic import SemanticModel, load_semantic_model
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT / "data" / "safety" / "semantic" / "dev.jsonl"
+CONVERSATIONS = ROOT / "data" / "safety" / "semantic" / "dev_conversations.jsonl"
 
 
 def rss_mb() -> float:
@@ -95,6 +97,42 @@ def quality(
                 )
                 want = ",".join(sorted(c.value for c in e.labels)) or "harmless"
                 print(f"  [{want}] {e.text!r} -> {top}")
+
+
+def conversations(model: SemanticModel, path: Path, threshold: float) -> None:
+    """The conversation scorer on every prefix of each dev conversation: the turn at which a
+    harmful one is first flagged in its category, and whether a harmless one ever is."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    print(
+        f"\nConversations ({path.name}): score_conversation on each prefix, threshold {threshold}"
+    )
+    print("| conversation | labels | messages | flagged at turn |")
+    print("|---:|---|---:|---|")
+    caught = harmless_flagged = harmful = 0
+    for i, row in enumerate(rows, start=1):
+        messages: list[str] = row["messages"]
+        labels = [Category(label) for label in row["labels"]]
+        turn: int | None = None
+        for n in range(1, len(messages) + 1):
+            scores = model.score_conversation(messages[:n])
+            wanted = labels or list(Category)
+            if max(scores[c] for c in wanted) >= threshold:
+                turn = n
+                break
+        if labels:
+            harmful += 1
+            caught += turn is not None and turn < len(messages)
+        else:
+            harmless_flagged += turn is not None
+        shown = "-" if turn is None else str(turn)
+        print(
+            f"| {i} | {','.join(c.value for c in labels) or 'harmless'} | {len(messages)} "
+            f"| {shown} |"
+        )
+    print(f"- harmful conversations flagged before their last message: {caught} of {harmful}")
+    print(
+        f"- harmless conversations flagged at any turn: {harmless_flagged} of {len(rows) - harmful}"
+    )
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -170,6 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     examples = load(args.data)
     quality(model, examples, args.threshold, args.errors)
+    if CONVERSATIONS.exists():
+        conversations(model, CONVERSATIONS, args.threshold)
     if not args.no_latency:
         latency(model, examples, args.calls)
         print(

@@ -50,9 +50,12 @@ from causerie.safety.model.semantic import (
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from semantic_templates import (
+    AMBUSH_STEPS,
     CHATTER,
+    DEALING_STEPS,
     GROOMING_STEPS,
     HARMLESS_CONVERSATION,
+    SHORT_HARMLESS,
     SLOTS,
     TEMPLATES,
 )
@@ -212,8 +215,21 @@ def generated_rows(rng: random.Random, per_template: int, harmless_per_template:
         rows.append(
             (" . ".join(messages), frozenset({Category.CHILD_SAFETY}), f"conv:{j % 20}", 1.0)
         )
-    for j in range(160):
-        messages = rng.sample(HARMLESS_CONVERSATION, rng.choice([3, 4, 5]))
+    for name, steps_list, category in (
+        ("ambush", AMBUSH_STEPS, Category.VIOLENCE),
+        ("dealing", DEALING_STEPS, Category.DRUGS),
+    ):
+        for j in range(100):
+            chosen = sorted(rng.sample(range(len(steps_list)), rng.choice([3, 4])))
+            messages = [rng.choice(steps_list[s]) for s in chosen]
+            if rng.random() < 0.5:
+                messages.insert(rng.randrange(len(messages) + 1), rng.choice(CHATTER))
+            rows.append((" . ".join(messages), frozenset({category}), f"{name}:{j % 20}", 1.0))
+    for text in SHORT_HARMLESS:
+        rows.append((text, frozenset(), f"short:{text}", 2.0))
+        rows.append((casual(text, rng), frozenset(), f"short:{text}", 1.0))
+    for j in range(240):
+        messages = rng.sample(HARMLESS_CONVERSATION, rng.choice([2, 3, 4, 5]))
         rows.append((" . ".join(messages), frozenset(), f"hconv:{j % 20}", 1.0))
     return rows
 

@@ -201,3 +201,10 @@ def test_conversation_reads_lines_together(model: SemanticModel) -> None:
         s[Category.CHILD_SAFETY] for s in model.score_batch(grooming[:1])
     )
     assert model.score_conversation([]) == dict.fromkeys(Category, 0.0)
+
+
+def test_package_loader_caches_the_model() -> None:
+    from causerie.safety.model import load_semantic
+
+    assert load_semantic() is load_semantic()
+    assert load_semantic().name == "semantic-use3"

@@ -10,10 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cache
 from importlib import resources
-from typing import Protocol, runtime_checkable
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from causerie.safety.categories import Category
 from causerie.safety.model.linear import LinearNgramModel, WeightsError
+
+if TYPE_CHECKING:
+    from causerie.safety.model.semantic import SemanticModel
 
 __all__ = ["WEIGHTS_FILE", "LinearNgramModel", "TextModel", "WeightsError", "load_default_model"]
 
@@ -42,3 +46,13 @@ def load_default_model() -> LinearNgramModel:
     weights = resources.files(__name__).joinpath(WEIGHTS_FILE)
     with weights.open("rb") as stream:
         return LinearNgramModel.load(stream.read())
+
+
+@cache
+def load_semantic(exemplar_dir: Path | None = None) -> SemanticModel:
+    """The semantic stage's model (sentence encoder, heads, exemplar banks), once per process
+    and per exemplar directory; see :mod:`causerie.safety.model.semantic`. Nothing downloads."""
+    # Imported here so that the n-gram model alone never pays for the encoder's import.
+    from causerie.safety.model.semantic import load_semantic_model
+
+    return load_semantic_model(exemplar_dir)

@@ -373,20 +373,20 @@ class SemanticModel:
     def score_conversation(
         self, texts: Sequence[str], window: int = CONVERSATION_WINDOW
     ) -> dict[Category, float]:
-        """One score per category for the last ``window`` messages read together.
+        """One score per category for the last ``window`` messages read as one text.
 
-        Grooming, an ambush set-up or dealing can be spread over lines that are each mild: the
-        messages are read as one text (their concatenation) and as the mean of their
-        embeddings, and the higher of the two scores is kept, per category.
+        Grooming, an ambush set-up or dealing can be spread over lines that are each mild; the
+        encoder reads their concatenation (joined by " . ", as the training data's multi-message
+        lines are), which on the dev conversations flags earlier than the mean of the lines'
+        embeddings and no more often on harmless ones. Which pairs to score (an adult writing
+        to a minor, a room author) is the caller's choice.
         """
-        recent = [t for t in texts[-window:] if t.strip()]
+        recent = [t.strip() for t in texts[-window:] if t.strip()]
         if not recent:
             return dict.fromkeys(self.categories, 0.0)
-        embeddings = self.embed([*recent, " . ".join(recent)])
-        mean = embeddings[:-1].mean(axis=0)
-        mean /= max(float(np.linalg.norm(mean)), 1e-6)
-        both = np.stack([embeddings[-1], mean]).astype(np.float32)
-        return self._as_dicts(self.probabilities(both).max(axis=0, keepdims=True))[0]
+        # The encoder keeps a text's first MAX_CHARS; here the latest messages matter most.
+        joined = " . ".join(recent)[-MAX_CHARS:]
+        return self._as_dicts(self.probabilities(self.embed([joined])))[0]
 
 
 def _shipped_heads() -> Heads:
