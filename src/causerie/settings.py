@@ -128,8 +128,11 @@ class LegalSettings(_Section):
     auto_migrate: bool = True
     retention_days: float = Field(default=365.0, gt=0)
     # The operator's data keys (JSON, mode 600); the last key seals new rows. Empty:
-    # ``causerie-retention.keys`` beside the retention SQLite file, else the working directory.
+    # ``causerie-retention.keys`` in ``$XDG_STATE_HOME/causerie`` (``~/.local/state/causerie``),
+    # away from the data. A key file readable by others or beside a database file is refused.
     keys_file: Path | None = None
+    # Development only: allow the key file in the same directory as a database file.
+    keys_beside_database: bool = False
     # Create a first key when there is none, so that one command starts a working site; an
     # operator who manages keys elsewhere turns this off and the node refuses to start without.
     create_missing_key: bool = True

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from causerie.cli.main import main
+from causerie.legal.crypto import Keyring
 from tests.legal.conftest import OFFICER
 from tests.legal.test_e2e import write_config
 
@@ -30,14 +31,14 @@ def test_keys_rotate_reencrypt_retire(tmp_path: Path, capsys: pytest.CaptureFixt
     assert run(config, *officer, "preserve", "--authority", "A", "--reference", "R",
                "--content", "m1") == 0  # fmt: skip
     assert run(config, *officer, "keys", "rotate") == 0
-    keys = json.loads((tmp_path / "causerie-retention.keys").read_text())
+    keys = json.loads((tmp_path / "keys" / "causerie-retention.keys").read_text())
     assert [k["id"] for k in keys["keys"]] == ["k1", "k2"]
     capsys.readouterr()
     assert run(config, *officer, "keys", "retire", "k1") == 1
     assert "still sealed under 'k1'" in capsys.readouterr().err
     assert run(config, *officer, "keys", "reencrypt") == 0
     assert run(config, *officer, "keys", "retire", "k1") == 0
-    keys = json.loads((tmp_path / "causerie-retention.keys").read_text())
+    keys = json.loads((tmp_path / "keys" / "causerie-retention.keys").read_text())
     assert [k["id"] for k in keys["keys"]] == ["k2"]
     capsys.readouterr()
     assert run(config, *officer, "keys", "list") == 0
@@ -53,9 +54,18 @@ def test_a_replaced_key_file_stops_every_command(
     officer = ["legal", "--officer", OFFICER]
     assert run(config, *officer, "keys", "rotate") == 0
     assert run(config, *officer, "purge") == 0
-    keys = tmp_path / "causerie-retention.keys"
+    keys = tmp_path / "keys" / "causerie-retention.keys"
     keys.unlink()
-    assert run(config, *officer, "keys", "rotate") == 0  # a new k1, not the one in use
     capsys.readouterr()
-    assert run(config, *officer, "purge") == 1
-    assert "does not hold the key this data was written with" in capsys.readouterr().err
+    # A lost key file is not silently replaced by a new one that cannot read the data.
+    assert run(config, *officer, "keys", "rotate") == 1
+    assert "restore the key file that wrote it" in capsys.readouterr().err
+    Keyring.generate().save(keys)  # a new k1, not the one in use
+    for argv in (["purge"], ["keys", "rotate"], ["keys", "signing"]):
+        assert run(config, *officer, *argv) == 1
+        assert "does not hold the key this data was written with" in capsys.readouterr().err
+    # The server says it in one line too, before it starts (issue 12, finding 7).
+    assert run(config, "serve", "--port", "1") == 1
+    err = capsys.readouterr().err
+    assert "does not hold the key this data was written with" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err

@@ -34,6 +34,8 @@ def write_config(tmp_path: Path, **legal: Any) -> Path:
         "[legal]",
         f'officers = ["{OFFICER}"]',
     ]
+    # Away from the database: a key file beside it is refused.
+    legal.setdefault("keys_file", f'"{tmp_path / "keys" / "causerie-retention.keys"}"')
     for name, value in legal.items():
         rendered = (
             "[" + ", ".join(f'"{v}"' for v in value) + "]" if isinstance(value, list) else value
@@ -98,7 +100,7 @@ async def test_the_address_port_and_time_behind_a_room_message_through_a_request
     # Export, verify on its own with only the public key, deliver.
     code, out = await cli(config, *officer, "keys", "signing", capsys=capsys)
     assert code == 0, out
-    public_key = tmp_path / "causerie-legal-signing.pem.pub"
+    public_key = tmp_path / "keys" / "causerie-legal-signing.pem.pub"
     package = tmp_path / "export-PV-2025-042"
     code, out = await cli(config, *officer, "export", request_id, str(package), capsys=capsys)
     assert code == 0, out

@@ -46,6 +46,7 @@ def test_a_wrong_key_file_is_a_clear_error_not_garbage(tmp_path: Path) -> None:
     with pytest.raises(KeyMaterialError, match="does not hold"):
         impostor.open("k9", sealed, b"row")
     (tmp_path / "bad.json").write_text("{not json")
+    (tmp_path / "bad.json").chmod(0o600)
     with pytest.raises(KeyMaterialError, match="unreadable"):
         Keyring.load(tmp_path / "bad.json")
     with pytest.raises(KeyMaterialError, match="not found"):

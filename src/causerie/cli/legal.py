@@ -1,9 +1,9 @@
 """``causerie legal ...``: the legal officer's commands over :class:`LegalService`.
 
-Every command that reaches retained data names the acting officer (``--officer``, by default the
-login name), which must be listed in ``legal.officers``; the service writes each call, allowed or
-refused, to the audit log. ``causerie legal verify PACKAGE`` needs neither the database nor the
-keys: only the package and the operator's public key.
+Every command that reaches retained data or the keys names the acting officer (``--officer``, by
+default the login name), which must be listed in ``legal.officers``; the service writes each
+call, allowed or refused, to the audit log. ``causerie legal verify PACKAGE`` needs neither the
+database nor the keys: only the package and the operator's public key.
 """
 
 from __future__ import annotations
@@ -38,16 +38,21 @@ def parse_time(text: str) -> float:
 
 
 @contextlib.asynccontextmanager
-async def open_service(settings: Settings) -> AsyncIterator[Any]:
-    """The legal service over the retention and chat databases, keys checked."""
+async def open_service(settings: Settings, keyring: Any = None) -> AsyncIterator[Any]:
+    """The legal service over the retention and chat databases, keys checked.
+
+    ``keyring``: a new keyring not yet written (``keys rotate`` creating the first key file);
+    its keys are not checked against the data, the caller does it.
+    """
     from causerie.legal.crypto import Keyring
-    from causerie.legal.database import migrate, resolve_paths
+    from causerie.legal.database import check_key_location, migrate, resolve_paths
     from causerie.legal.service import LegalService
     from causerie.legal.store import RetentionStores
     from causerie.store.database import create_engine
     from causerie.store.messages import MessageStore
 
     paths = resolve_paths(settings)
+    check_key_location(settings, paths)
     if settings.legal.auto_migrate:
         await asyncio.to_thread(migrate, paths.database_url)
     engine = create_engine(paths.database_url)
@@ -56,11 +61,12 @@ async def open_service(settings: Settings) -> AsyncIterator[Any]:
         service = LegalService(
             settings,
             RetentionStores(engine),
-            Keyring.load(paths.keys_file),
+            keyring if keyring is not None else Keyring.load(paths.keys_file),
             messages=MessageStore(chat_engine),
             signing_key_file=paths.signing_key_file,
         )
-        await service.check_keys()
+        if keyring is None:
+            await service.check_keys()
         yield service
     finally:
         await engine.dispose()
@@ -255,36 +261,36 @@ async def _keys_retire(service: Any, args: argparse.Namespace) -> int:
 
 
 def _keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
+    """Rotate the key file, or create the first one; an officer's act, audited either way."""
     from causerie.legal.crypto import Keyring
     from causerie.legal.database import resolve_paths
     from causerie.legal.errors import LegalError
 
     path = resolve_paths(settings).keys_file
+
+    async def go() -> str:
+        if path.exists():
+            async with open_service(settings) as service:
+                keyring = await service.rotate_keys(args.officer)
+            return (
+                f"{path}: current key is now {keyring.current.id}; restart the nodes, then run "
+                "`causerie legal keys reencrypt` to move older rows to it"
+            )
+        async with open_service(settings, keyring=Keyring.generate()) as service:
+            await service.create_keys(args.officer, path)
+            return f"{path}: created with key {service.keyring.current.id}; back it up"
+
     try:
-        keyring = Keyring.load(path).rotated() if path.exists() else Keyring.generate()
-        keyring.save(path)
+        print(asyncio.run(go()))
     except LegalError as exc:
         print(f"causerie legal: {exc}", file=sys.stderr)
         return 1
-    print(
-        f"{path}: current key is now {keyring.current.id}; restart the nodes, then run "
-        "`causerie legal keys reencrypt` to move older rows to it"
-    )
     return 0
 
 
-def _keys_signing(args: argparse.Namespace, settings: Settings) -> int:
-    from causerie.legal.crypto import fingerprint, generate_signing_key, load_public_key
-    from causerie.legal.database import resolve_paths
-    from causerie.legal.errors import LegalError
-
-    path = resolve_paths(settings).signing_key_file
-    try:
-        public = generate_signing_key(path)
-    except LegalError as exc:
-        print(f"causerie legal: {exc}", file=sys.stderr)
-        return 1
-    print(f"signing key {path}; public key {public} ({fingerprint(load_public_key(public))})")
+async def _keys_signing(service: Any, args: argparse.Namespace) -> int:
+    public, key_fingerprint = await service.create_signing_key(args.officer)
+    print(f"signing key {service.signing_key_file}; public key {public} ({key_fingerprint})")
     return 0
 
 
@@ -420,7 +426,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("key_id")
     p.set_defaults(run=_run(_keys_retire))
     key_commands.add_parser("signing", help="create the Ed25519 signing key pair").set_defaults(
-        run=_keys_signing
+        run=_run(_keys_signing)
     )
 
     commands.add_parser("migrate", help="migrate the retention database").set_defaults(
@@ -436,3 +442,23 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             return chat_migrate(args, settings) or _migrate_legal(args, settings)
 
         migrate.set_defaults(run=migrate_both)
+
+    serve = sub.choices.get("serve")
+    if serve is not None:
+        chat_serve: Runner = serve.get_default("run")
+
+        def serve_checked(args: argparse.Namespace, settings: Settings) -> int:
+            # The retention store's key checks before the server starts: a key file that is
+            # misplaced, readable by others or not the one that wrote the data stops start-up
+            # with one line, not a traceback from inside the ASGI lifespan.
+            from causerie.legal.errors import LegalError
+            from causerie.legal.runtime import preflight
+
+            try:
+                asyncio.run(preflight(settings))
+            except LegalError as exc:
+                print(f"causerie: retention store: {exc}", file=sys.stderr)
+                return 1
+            return chat_serve(args, settings)
+
+        serve.set_defaults(run=serve_checked)

@@ -1,9 +1,11 @@
 """The append-only audit log of everything done with retained data.
 
 Every registration, search, export, delivery, preservation, release, purge and key operation is
-appended here, and so is every refused attempt. Rows are hash-chained like evidence and the
-database refuses UPDATE and DELETE on the table (triggers in the migration), so a removed or
-edited entry shows. Entries hold counts and references, never the retained data itself.
+appended here, and so is every refused attempt. Rows are hash-chained like evidence, with links
+keyed by the key file's chain key (:mod:`causerie.legal.chain`), and the database refuses UPDATE
+and DELETE on the table (triggers in the migration), so a removed or edited entry shows, even
+after whoever edited it recomputed the hashes. Entries hold counts and references, never the
+retained data itself.
 """
 
 from __future__ import annotations
@@ -43,8 +45,11 @@ class AuditReport:
 
 
 class AuditLog:
-    def __init__(self, store: AuditStore, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, store: AuditStore, chain_key: bytes, clock: Callable[[], float] = time.time
+    ) -> None:
         self.store = store
+        self._chain_key = chain_key
         self.clock = clock
 
     async def record(
@@ -65,7 +70,7 @@ class AuditLog:
             "detail": json.dumps(detail, sort_keys=True, ensure_ascii=False) if detail else "",
         }
         seq, _ = await self.store.append(
-            values, lambda seq, prev: link_hash(prev, _fields(values, seq))
+            values, lambda seq, prev: link_hash(self._chain_key, prev, _fields(values, seq))
         )
         return seq
 
@@ -86,7 +91,7 @@ class AuditLog:
                 expected = row.seq + 1
                 if row.prev_hash != prev:
                     report.problems.append(f"entry {row.seq} does not follow the one before it")
-                if link_hash(row.prev_hash, _fields(row, row.seq)) != row.hash:
+                if link_hash(self._chain_key, row.prev_hash, _fields(row, row.seq)) != row.hash:
                     report.problems.append(f"entry {row.seq} was altered")
                 prev = row.hash
         report.head = prev

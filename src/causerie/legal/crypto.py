@@ -75,16 +75,26 @@ class DataKey:
 
 
 class Keyring:
-    """The operator's data keys, oldest first; the last one seals new rows."""
+    """The operator's data keys, oldest first; the last one seals new rows.
 
-    def __init__(self, keys: list[DataKey], path: Path | None = None) -> None:
+    The ring also holds the chain key, which keys the audit and evidence hash chains. It is
+    derived from the first data key when the ring is created, then written to the key file and
+    kept across rotations and retirements, so that a chain verifies for as long as it exists.
+    """
+
+    def __init__(
+        self, keys: list[DataKey], path: Path | None = None, chain_key: bytes | None = None
+    ) -> None:
         if not keys:
             raise KeyMaterialError("the keyring holds no key")
         ids = [k.id for k in keys]
         if len(set(ids)) != len(ids):
             raise KeyMaterialError(f"the keyring lists a key id twice: {ids}")
+        if chain_key is not None and len(chain_key) != 32:
+            raise KeyMaterialError("the chain key is not 32 bytes long")
         self.keys = list(keys)
         self.path = path
+        self.chain_key = chain_key or _derive(keys[0].material, b"causerie chain")
         self._by_id = {k.id: k for k in keys}
 
     @property
@@ -122,16 +132,17 @@ class Keyring:
         new_id = key_id or f"k{len(self.keys) + 1}"
         while new_id in self._by_id:
             new_id = f"{new_id}x"
-        return Keyring([*self.keys, _new_key(new_id)], self.path)
+        return Keyring([*self.keys, _new_key(new_id)], self.path, self.chain_key)
 
     def without(self, key_id: str) -> Keyring:
         self.get(key_id)
         if key_id == self.current.id:
             raise KeyMaterialError(f"key {key_id!r} is the current key; rotate before retiring it")
-        return Keyring([k for k in self.keys if k.id != key_id], self.path)
+        return Keyring([k for k in self.keys if k.id != key_id], self.path, self.chain_key)
 
     @classmethod
     def load(cls, path: Path) -> Keyring:
+        check_private_file(path, "retention key file")
         try:
             document = json.loads(path.read_text())
             keys = [
@@ -142,6 +153,8 @@ class Keyring:
                 )
                 for entry in document["keys"]
             ]
+            chain = document.get("chain_key")
+            chain_key = base64.b64decode(chain, validate=True) if chain is not None else None
         except FileNotFoundError:
             raise KeyMaterialError(
                 f"retention key file {path} not found: create it with `causerie legal keys rotate`"
@@ -151,11 +164,12 @@ class Keyring:
         for key in keys:
             if len(key.material) != 32:
                 raise KeyMaterialError(f"key {key.id!r} in {path} is not 32 bytes long")
-        return cls(keys, path)
+        return cls(keys, path, chain_key)
 
     def save(self, path: Path) -> None:
         """Write the keyring readable by its owner only, replacing the file atomically."""
         document = {
+            "chain_key": base64.b64encode(self.chain_key).decode(),
             "keys": [
                 {
                     "id": k.id,
@@ -163,9 +177,9 @@ class Keyring:
                     "key": base64.b64encode(k.material).decode(),
                 }
                 for k in self.keys
-            ]
+            ],
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_directory(path.parent)
         partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
@@ -174,6 +188,24 @@ class Keyring:
             os.fsync(out.fileno())
         os.replace(partial, path)
         self.path = path
+
+
+def private_directory(path: Path) -> None:
+    """Create ``path`` (and its parents) readable by its owner only; an existing one is kept."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def check_private_file(path: Path, what: str) -> None:
+    """Refuse key material that others than its owner can read (group or world bits set)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return  # the loader says what is missing
+    if mode & 0o077:
+        raise KeyMaterialError(
+            f"{what} {path} is readable by others (mode {mode & 0o777:o}): "
+            f"run `chmod 600 {path}` and check who could have read it"
+        )
 
 
 def _new_key(key_id: str) -> DataKey:
@@ -188,7 +220,7 @@ def generate_signing_key(private_path: Path) -> Path:
     if private_path.exists():
         raise KeyMaterialError(f"{private_path} exists already; it is not overwritten")
     key = Ed25519PrivateKey.generate()
-    private_path.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(private_path.parent)
     pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -213,6 +245,7 @@ def public_pem(key: Ed25519PublicKey) -> bytes:
 
 
 def load_signing_key(path: Path) -> Ed25519PrivateKey:
+    check_private_file(path, "signing key")
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except FileNotFoundError:

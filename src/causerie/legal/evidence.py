@@ -212,7 +212,7 @@ class EvidenceLocker:
             "detail": "",
         }
         seq, digest = await self.stores.evidence.append(
-            values, lambda seq, prev: link_hash(prev, _chain_fields(values, seq))
+            values, lambda seq, prev: self._link(prev, values, seq)
         )
         return EvidenceReceipt(seq=seq, hash=digest, subject=subject)
 
@@ -236,11 +236,12 @@ class EvidenceLocker:
         }
         # The release is recorded before the erasure: a crash between them leaves content
         # that verify reports as released-but-present, never content that vanished unrecorded.
-        await self.stores.evidence.append(
-            values, lambda seq, prev: link_hash(prev, _chain_fields(values, seq))
-        )
+        await self.stores.evidence.append(values, lambda seq, prev: self._link(prev, values, seq))
         await self.stores.evidence.erase([r.seq for r in held])
         return len(held)
+
+    def _link(self, prev_hash: str, values: dict[str, Any], seq: int) -> str:
+        return link_hash(self.codec.keyring.chain_key, prev_hash, _chain_fields(values, seq))
 
     def _plaintext(self, row: EvidenceRow) -> bytes:
         if row.sealed is None or row.key_id is None:
@@ -304,6 +305,7 @@ class EvidenceLocker:
     async def verify(self) -> ChainReport:
         """Recompute the whole chain and open every held record; report every mismatch."""
         report = ChainReport()
+        chain_key = self.codec.keyring.chain_key
         prev = GENESIS
         expected_seq = 1
         released: set[int] = set()
@@ -325,7 +327,7 @@ class EvidenceLocker:
                     report.problems.append(
                         f"record {row.seq} does not follow the record before it (prev_hash)"
                     )
-                if link_hash(row.prev_hash, _chain_fields(row, row.seq)) != row.hash:
+                if link_hash(chain_key, row.prev_hash, _chain_fields(row, row.seq)) != row.hash:
                     report.problems.append(
                         f"record {row.seq} was altered: its fields no longer match its hash"
                     )

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from causerie.legal.crypto import Keyring
-from causerie.legal.database import LegalPaths, migrate, resolve_paths
-from causerie.legal.errors import KeyMaterialError
+from causerie.legal.database import LegalPaths, check_key_location, migrate, resolve_paths
+from causerie.legal.errors import KeyMaterialError, LegalError
 from causerie.legal.service import LegalService
 from causerie.legal.store import RetentionStores
 from causerie.legal.traffic import RetentionTrafficLog
@@ -31,13 +31,26 @@ def load_keyring(path: Path, *, create: bool) -> Keyring:
             )
         keyring = Keyring.generate()
         keyring.save(path)
-        log.warning(
+        log.warning(  # one line, with what to do
             "created retention key file %s: back it up and keep it away from the database; "
             "without it the retained data cannot be read",
             path,
         )
         return keyring
     return Keyring.load(path)
+
+
+async def preflight(settings: Settings) -> None:
+    """What a node checks of the retention store at start-up, before any server is built.
+
+    Raises :class:`LegalError` (one line for the operator) when the key file is misplaced,
+    readable by others, missing where it may not be created, or not the one that wrote the data.
+    """
+    node = LegalNode(settings, messages=None)
+    try:
+        await node.start(log_refusal=False)  # the caller prints it
+    finally:
+        await node.stop()
 
 
 class LegalNode:
@@ -50,6 +63,7 @@ class LegalNode:
     ) -> None:
         self.settings = settings
         self.paths: LegalPaths = resolve_paths(settings)
+        check_key_location(settings, self.paths)
         self.engine = create_engine(self.paths.database_url, echo=settings.database.echo)
         self.stores = RetentionStores(self.engine)
         keyring = load_keyring(self.paths.keys_file, create=settings.legal.create_missing_key)
@@ -65,11 +79,17 @@ class LegalNode:
             self.stores.traffic, self.service.codec, settings.legal.traffic_queue_size
         )
 
-    async def start(self) -> None:
+    async def start(self, *, log_refusal: bool = True) -> None:
         """Migrate if allowed and check the keys; a wrong key file stops the node here."""
         if self.settings.legal.auto_migrate:
             await asyncio.to_thread(migrate, self.paths.database_url)
-        await self.service.check_keys()
+        try:
+            await self.service.check_keys()
+        except LegalError as exc:
+            if log_refusal:
+                # The one line an operator needs, before whatever the ASGI server prints.
+                log.critical("retention store refused to start: %s", exc)
+            raise
 
     async def run(self) -> None:
         """The traffic writer and the periodic purge; runs until the node cancels it."""

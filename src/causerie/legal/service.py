@@ -24,7 +24,14 @@ from typing import Any
 
 from causerie.legal.audit import AuditLog
 from causerie.legal.codec import RetentionCodec, TrafficRecord
-from causerie.legal.crypto import KEY_CHECK_PLAINTEXT, Keyring, load_signing_key
+from causerie.legal.crypto import (
+    KEY_CHECK_PLAINTEXT,
+    Keyring,
+    fingerprint,
+    generate_signing_key,
+    load_public_key,
+    load_signing_key,
+)
 from causerie.legal.errors import (
     DuplicateReference,
     KeyMaterialError,
@@ -36,6 +43,7 @@ from causerie.legal.errors import (
     ScopeError,
 )
 from causerie.legal.evidence import EvidenceItem, EvidenceLocker
+from causerie.legal.officers import ConfiguredOfficers, OfficerAuthenticator
 from causerie.legal.package import write_package
 from causerie.legal.scope import DAY, Scope
 from causerie.legal.store import DuplicateRow, OrderRow, RequestRow, RetentionStores
@@ -167,6 +175,7 @@ class LegalService:
         *,
         messages: MessageStore | None = None,
         signing_key_file: Path | None = None,
+        officers: OfficerAuthenticator | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
@@ -175,7 +184,9 @@ class LegalService:
         self.codec = RetentionCodec(keyring)
         self.clock = clock
         self.signing_key_file = signing_key_file
-        self.audit = AuditLog(stores.audit, clock)
+        # The settings' list until the console's staff accounts (issue #9) implement the seam.
+        self.officers: OfficerAuthenticator = officers or ConfiguredOfficers(self.legal.officers)
+        self.audit = AuditLog(stores.audit, keyring.chain_key, clock)
         self.evidence = EvidenceLocker(
             stores,
             self.codec,
@@ -191,7 +202,7 @@ class LegalService:
     # -- who may act -------------------------------------------------------------------------
 
     async def _officer(self, officer: str, action: str, request_id: str | None = None) -> None:
-        if officer and officer in self.legal.officers:
+        if await self.officers.authenticate(officer, action):
             return
         await self.audit.record(
             officer or "(anonymous)",
@@ -200,12 +211,14 @@ class LegalService:
             request_id=request_id,
             why="not a legal officer",
         )
-        if not self.legal.officers:
+        if isinstance(self.officers, ConfiguredOfficers) and not self.officers:
             raise NotAnOfficer(
                 "no legal officer is configured (legal.officers in the settings): "
                 "nobody can reach retained data"
             )
-        raise NotAnOfficer(f"{officer!r} is not one of the configured legal officers")
+        raise NotAnOfficer(
+            f"{officer!r} is not one of the configured legal officers ({self.officers.describe()})"
+        )
 
     async def _checked_scope(
         self,
@@ -649,6 +662,62 @@ class LegalService:
                 f"retained data is sealed under key(s) {missing} that the key file "
                 f"{self.keyring.path} does not hold; restore them before starting"
             )
+
+    async def rotate_keys(self, officer: str) -> Keyring:
+        """Add a data key to the key file (the new current one), as ``officer``; audited.
+
+        Refused with a key file that does not match the data: rotating it would add a key to
+        the wrong ring. The running nodes keep sealing with their old key until restarted.
+        """
+        await self._officer(officer, "keys.rotate")
+        await self.check_keys()
+        path = self.keyring.path
+        if path is None:
+            raise KeyMaterialError("this keyring has no file to rotate")
+        rotated = self.keyring.rotated()
+        rotated.save(path)
+        await self.audit.record(
+            officer, "keys.rotate", key_id=rotated.current.id, keys=len(rotated.keys)
+        )
+        return rotated
+
+    async def create_keys(self, officer: str, path: Path) -> None:
+        """Write this service's (new) keyring to ``path`` as the first key file; audited.
+
+        Refused while the retention database holds data sealed under keys: a new key file
+        could not read it, and the one that can must be restored instead.
+        """
+        if not await self.officers.authenticate(officer, "keys.create"):
+            # No audit entry: without a key file there is no chain key to write one with.
+            raise NotAnOfficer(
+                f"{officer!r} is not one of the configured legal officers "
+                f"({self.officers.describe()})"
+            )
+        used = sorted(await self.stores.key_checks.usage())
+        checked = sorted(await self.stores.key_checks.all())
+        if used or checked:
+            raise KeyMaterialError(
+                f"retention key file {path} not found, and the retention database holds data "
+                f"sealed under key(s) {sorted({*used, *checked})}: restore the key file that "
+                "wrote it; a new one could not read it"
+            )
+        self.keyring.save(path)
+        await self.check_keys()
+        await self.audit.record(officer, "keys.create", key_id=self.keyring.current.id)
+
+    async def create_signing_key(self, officer: str) -> tuple[Path, str]:
+        """Create the Ed25519 signing key pair as ``officer``; the public key and fingerprint."""
+        await self._officer(officer, "keys.signing")
+        if self.signing_key_file is None:
+            raise KeyMaterialError("no signing key file is configured (legal.signing_key_file)")
+        try:
+            public = generate_signing_key(self.signing_key_file)
+        except KeyMaterialError as exc:
+            await self.audit.record(officer, "keys.signing", "refused", why=str(exc)[:200])
+            raise
+        key_fingerprint = fingerprint(load_public_key(public))
+        await self.audit.record(officer, "keys.signing", fingerprint=key_fingerprint)
+        return public, key_fingerprint
 
     async def key_usage(self, officer: str) -> dict[str, int]:
         await self._officer(officer, "keys.list")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         database = make_url(url).database
         if database in (None, "", ":memory:"):
             kwargs["poolclass"] = StaticPool
+        else:
+            create_private_file(Path(database))
         kwargs["connect_args"] = {"timeout": 30}
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -40,6 +44,20 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         kwargs["connect_args"] = {"server_settings": server_settings}
         parsed = parsed.difference_update_query(["options"])
     return create_async_engine(parsed, **kwargs)
+
+
+def create_private_file(path: Path) -> None:
+    """Create an empty SQLite database file readable by its owner only, if there is none.
+
+    SQLite would create it with the process's umask (0644: every local account reads the chats
+    and the retained addresses); an empty file is a valid empty database, and SQLite gives its
+    ``-wal`` and ``-shm`` files the database file's permissions. An existing file is left as the
+    operator made it. Nothing is created where the directory does not exist (SQLite says so).
+    """
+    if not path.parent.is_dir():
+        return
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _libpq_options(options: str | tuple[str, ...] | None) -> dict[str, str]:
