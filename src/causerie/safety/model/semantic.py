@@ -112,6 +112,9 @@ class ExemplarBank:
     texts: tuple[str, ...]
     labels: tuple[str, ...]
     embeddings: FloatArray
+    _group_cache: dict[tuple[str, ...], tuple[IntArray, IntArray]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         if len(self.texts) != len(self.labels) or self.embeddings.shape != (
@@ -136,6 +139,20 @@ class ExemplarBank:
 
     def count(self, label: str) -> int:
         return self.labels.count(label)
+
+    def group_index(self, order: tuple[str, ...]) -> tuple[IntArray, IntArray]:
+        """For the banks named in ``order``: a ``(banks, widest)`` matrix of row numbers, padded
+        with ``len(self)``, and each bank's size; computed once per bank and order."""
+        cached = self._group_cache.get(order)
+        if cached is None:
+            rows = [[i for i, label in enumerate(self.labels) if label == name] for name in order]
+            width = max(1, *(len(r) for r in rows))
+            index = np.full((len(order), width), len(self), dtype=np.int64)
+            for g, r in enumerate(rows):
+                index[g, : len(r)] = r
+            cached = (index, np.array([len(r) for r in rows], dtype=np.int64))
+            self._group_cache[order] = cached
+        return cached
 
 
 _BANK_NAMES = (*(c.value for c in Category), HARMLESS)
@@ -288,24 +305,18 @@ def exemplar_scores(
     should say: nothing looks like it.
     """
     n = embeddings.shape[0]
-    out = np.zeros((n, len(categories)), dtype=np.float32)
     if n == 0 or len(bank) == 0:
-        return out
-    sims = embeddings @ bank.embeddings.T
-    labels = np.asarray(bank.labels)
-
-    def top_mean(label: str) -> FloatArray:
-        columns = sims[:, labels == label]
-        if columns.shape[1] == 0:
-            return np.zeros(n, dtype=np.float32)
-        kk = min(k, columns.shape[1])
-        top = np.partition(columns, columns.shape[1] - kk, axis=1)[:, -kk:]
-        mean: FloatArray = top.mean(axis=1).astype(np.float32)
-        return mean
-
-    harmless = top_mean(HARMLESS)
-    for j, category in enumerate(categories):
-        out[:, j] = top_mean(category.value) - harmless
+        return np.zeros((n, len(categories)), dtype=np.float32)
+    index, counts = bank.group_index((*(c.value for c in categories), HARMLESS))
+    # One extra column of -inf is what padded slots of short banks gather.
+    sims = np.full((n, len(bank) + 1), -np.inf, dtype=np.float32)
+    sims[:, :-1] = embeddings @ bank.embeddings.T
+    gathered = sims[:, index]  # (texts, banks, widest bank)
+    kk = min(k, gathered.shape[2])
+    top = np.partition(gathered, gathered.shape[2] - kk, axis=2)[:, :, -kk:]
+    top[~np.isfinite(top)] = 0.0
+    means = top.sum(axis=2) / np.maximum(np.minimum(counts, kk), 1)
+    out: FloatArray = (means[:, :-1] - means[:, -1:]).astype(np.float32)
     return out
 
 
