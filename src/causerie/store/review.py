@@ -122,6 +122,14 @@ class Source(StrEnum):
     FREEZE = "freeze"
     AGE_CLAIM = "age_claim"
     REPORT = "report"
+    # The public notice form (/report), for people who are not chatting.
+    NOTICE = "notice"
+    APPEAL = "appeal"
+    # A photo matched an imported hash list; a photo scored explicit where it may not go.
+    HASH_MATCH = "hash_match"
+    NUDITY = "nudity"
+    # A moderator opened it by hand (a bulk action, a referral).
+    MODERATOR = "moderator"
 
 
 UNDECIDED = (JobStatus.OPEN, JobStatus.CLAIMED)

@@ -109,6 +109,8 @@ messages = Table(
     Column("text", Text, nullable=False),
     # Shown masked until the reader reveals it; kept so that history is masked too.
     Column("blurred", Boolean, nullable=False, server_default=false()),
+    # A photo message: the photo's capability id (causerie.photos); its caption is ``text``.
+    Column("photo_id", String(40), nullable=True),
     Column("created_at", Double, nullable=False),
     Column("expires_at", Double, nullable=False, index=True),
     Index("ix_messages_room_created", "room_id", "created_at"),
@@ -128,7 +130,20 @@ ITEM_KINDS = (
     "person",
     "conversation",
 )
-JOB_SOURCES = ("rules", "model", "fence", "hold", "freeze", "age_claim", "report")
+JOB_SOURCES = (
+    "rules",
+    "model",
+    "fence",
+    "hold",
+    "freeze",
+    "age_claim",
+    "report",
+    "notice",
+    "appeal",
+    "hash_match",
+    "nudity",
+    "moderator",
+)
 
 
 def _one_of(column: str, values: Iterable[str], *, nullable: bool = False) -> str:

@@ -41,7 +41,20 @@ ITEM_KINDS = (
 BANDS = ("13-14", "15-17", "18+")
 QUEUES = ("child_safety", "violence", "general", "appeals")
 STATUSES = ("open", "claimed", "decided")
-SOURCES = ("rules", "model", "fence", "hold", "freeze", "age_claim", "report")
+SOURCES = (
+    "rules",
+    "model",
+    "fence",
+    "hold",
+    "freeze",
+    "age_claim",
+    "report",
+    "notice",
+    "appeal",
+    "hash_match",
+    "nudity",
+    "moderator",
+)
 CATEGORIES = (
     "child_safety",
     "sexual",
