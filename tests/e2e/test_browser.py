@@ -197,6 +197,13 @@ async def test_a_minor_is_told_why_private_chats_and_adult_rooms_are_closed(
     closed = teen.locator('[data-testid=room-item][data-room="18-25-ans"]')
     assert await closed.count() == 0 or await closed.get_attribute("aria-disabled") == "true"
 
+    # A minor's counts say what they count: only the people under 18.
+    await expect(
+        teen.locator('[data-testid=room-item][data-room="general"] .count')
+    ).to_contain_text("jeunes en ligne")
+    await expect(
+        adult.locator('[data-testid=room-item][data-room="general"] .count')
+    ).not_to_contain_text("jeunes")
     # In a room open to all ages, minors and adults are not listed to each other...
     await expect(teen.get_by_test_id("members-title")).to_have_text("Membres (1)")
     await expect(

@@ -14,7 +14,14 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    Page,
+    ViewportSize,
+    WebSocketRoute,
+    async_playwright,
+    expect,
+)
 
 from causerie.settings import Settings
 from tests.conftest import RunningServer, run_server
@@ -288,14 +295,6 @@ async def test_a_reload_keeps_the_chatter_rooms_and_private_conversation(
         await bob.send_private("Alice", "Toujours là ?")
         await expect(texts.last).to_have_text("Toujours là ?")
 
-        # A dropped connection (network gone, then back) comes back as the same chatter.
-        await page.context.set_offline(True)
-        await page.evaluate("() => window.dispatchEvent(new Event('offline'))")
-        await page.context.set_offline(False)
-        await bob.say("general", "Après la coupure")
-        await page.locator('[data-testid=conv-tab][data-conv="r:general"]').click()
-        await expect(page.get_by_test_id("message-text").last).to_have_text("Après la coupure")
-
         # Log out forgets it all: a reload shows the empty form.
         await page.get_by_test_id("quit").click()
         await expect(page.get_by_test_id("entry-screen")).to_be_visible()
@@ -303,6 +302,48 @@ async def test_a_reload_keeps_the_chatter_rooms_and_private_conversation(
         await expect(page.get_by_test_id("entry-nickname")).to_have_value("")
         saved = await page.evaluate("() => sessionStorage.getItem('causerie.session')")
         assert saved is None or json.loads(saved) is None
+    assert page.errors == []  # type: ignore[attr-defined]
+    await page.context.close()
+
+
+@pytest.mark.browser
+async def test_a_dropped_connection_comes_back_in_the_same_rooms(
+    server: RunningServer, chrome: Browser
+) -> None:
+    page = await page_for(chrome)
+    sockets: list[tuple[WebSocketRoute, WebSocketRoute]] = []
+
+    async def through(ws: WebSocketRoute) -> None:
+        sockets.append((ws, ws.connect_to_server()))
+
+    # Every socket of the page goes through the test, which can cut it like a network would.
+    await page.route_web_socket(re.compile(r"/ws$"), through)
+    async with server.client() as bob:
+        await bob.enter("Bob", 31, "man", "35000")
+        await bob.join("general")
+        await enter(page, server, "Alice")
+        await join(page, "general")
+        await bob.send_private("Alice", "Avant la coupure")
+        await expect(page.locator('[data-testid=conv-tab][data-conv="p:bob"]')).to_be_visible()
+
+        # Both ends see the connection die, as after a network change the server notices.
+        page_end, server_end = sockets[-1]
+        await server_end.close(code=1001, reason="gone")
+        await page_end.close(code=1012, reason="network change")
+        await expect(page.get_by_test_id("banner")).to_be_visible()
+        token = await page.evaluate("() => window.causerie.state().resumeToken")
+        if not token:
+            # Without a resume token the page enters again, which the server refuses
+            # (nickname_taken) until it notices the old socket is dead: tens of seconds.
+            pytest.xfail("the server's welcome has no resume_token yet (issue 13, server side)")
+        await expect(page.get_by_test_id("banner")).to_have_count(0, timeout=15_000)
+        await expect(page.get_by_test_id("me")).to_have_text("Alice")
+        members = await bob.members("general")
+        assert "Alice" in [m.nickname for m in members]
+        await bob.say("general", "Après la coupure")
+        await page.locator('[data-testid=conv-tab][data-conv="r:general"]').click()
+        await expect(page.get_by_test_id("message-text").last).to_have_text("Après la coupure")
+        await expect(page.locator('[data-testid=conv-tab][data-conv="p:bob"]')).to_be_visible()
     assert page.errors == []  # type: ignore[attr-defined]
     await page.context.close()
 

@@ -1,3 +1,4 @@
+// @ts-check
 // The causerie web client: wires the store (store.js, a pure reducer), the views (views/*.js)
 // and the side effects: the socket, timers, storage, sound and notifications.
 // Protocol reference: docs/protocol.md; structure: docs/web.md.
@@ -356,9 +357,10 @@ function joinRoom(room) {
 
 function requestPeople() {
   const frame = { type: "people" };
-  const age = document.getElementById("filter-age")?.value;
-  const gender = document.getElementById("filter-gender")?.value;
-  const region = document.getElementById("filter-region")?.value;
+  const valueOf = (id) => /** @type {HTMLSelectElement | null} */ (document.getElementById(id))?.value;
+  const age = valueOf("filter-age");
+  const gender = valueOf("filter-gender");
+  const region = valueOf("filter-region");
   if (age) frame.age_band = age;
   if (gender) frame.gender = gender;
   if (region) frame.region = region;
@@ -377,7 +379,7 @@ function post(key, text) {
 }
 
 function rememberDraft() {
-  const input = document.getElementById("composer-input");
+  const input = /** @type {HTMLTextAreaElement | null} */ (document.getElementById("composer-input"));
   if (input && state.active && state.convs[state.active]) {
     state = reduce(state, { type: "@draft", key: state.active, text: input.value });
   }

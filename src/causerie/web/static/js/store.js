@@ -212,7 +212,7 @@ export function rows(s, conv) {
 // ---------------------------------------------------------------------------------------------
 // Helpers that return new values
 
-/** @param {State} s @param {Conv} conv */
+/** @param {State} s @param {Conv} conv @returns {State} */
 function put(s, conv) {
   const order = s.order.includes(conv.key) ? s.order : [...s.order, conv.key];
   return { ...s, convs: { ...s.convs, [conv.key]: conv }, order };
@@ -312,7 +312,7 @@ function receive(s, conv, frame, opts = {}) {
   };
 }
 
-/** @param {State} s @param {string | null} key */
+/** @param {State} s @param {string | null} key @returns {State} */
 function activate(s, key) {
   const conv = key ? s.convs[key] : undefined;
   if (!conv) return { ...s, active: null };
@@ -326,7 +326,7 @@ function activate(s, key) {
   };
 }
 
-/** @param {State} s @param {string} key */
+/** @param {State} s @param {string} key @returns {State} */
 function removeConv(s, key) {
   if (!s.convs[key]) return s;
   const convs = { ...s.convs };
@@ -338,13 +338,13 @@ function removeConv(s, key) {
   return { ...activate(next, fallback), panel: fallback ? s.panel : "rooms" };
 }
 
-/** @param {State} s @param {object} toast */
+/** @param {State} s @param {object} toast @returns {State} */
 export function addToast(s, toast) {
   const toasts = [...s.toasts, { ...toast, id: s.seq }].slice(-4);
   return { ...s, toasts, seq: s.seq + 1 };
 }
 
-/** @param {State} s @param {string} ref @param {(item: MessageItem) => MessageItem} change */
+/** @param {State} s @param {string} ref @param {(item: MessageItem) => MessageItem} change @returns {State} */
 function changePending(s, ref, change) {
   const ckey = s.pending[ref];
   const pending = { ...s.pending };
@@ -452,6 +452,7 @@ export function reduce(s, e) {
     case "welcome": {
       const back = s.phase === "reconnecting";
       const me = e.me;
+      /** @type {State} */
       let next = {
         ...s,
         phase: /** @type {const} */ ("chat"),
@@ -479,6 +480,7 @@ export function reduce(s, e) {
       return next;
     }
     case "joined": {
+      /** @type {Conv} */
       let conv = { ...roomConv(s, e.room), members: e.members };
       let next = s;
       for (const message of e.history) ({ s: next, conv } = receive(next, conv, message, { history: true }));
@@ -539,6 +541,7 @@ export function reduce(s, e) {
     case "private_history": {
       // Expected from the server: {with, with_key?, person?, history: PrivateMessage[]}.
       const nickname = e.person?.nickname ?? e.with;
+      /** @type {Conv} */
       let conv = privateConv(s, nickname, e.with_key || (e.person ? personKey(e.person) : foldKey(nickname)), e.person);
       let next = dropProbe(s, "open_private");
       for (const message of e.history ?? []) ({ s: next, conv } = receive(next, conv, message, { history: true }));
@@ -564,6 +567,7 @@ export function reduce(s, e) {
     case "ack":
       return changePending(s, e.ref, (it) => ({ ...it, id: e.id, status: "sent", ref: undefined }));
     case "band_changed": {
+      /** @type {State} */
       let next = { ...s, band: e.age_band, me: s.me ? { ...s.me, age: e.age } : s.me, notice: "band.changed" };
       for (const room of e.left_rooms) next = removeConv(next, roomKey(room));
       return next;
@@ -580,7 +584,7 @@ export function reduce(s, e) {
   }
 }
 
-/** @param {State} s @param {string} frame */
+/** @param {State} s @param {string} frame @returns {State} */
 function dropProbe(s, frame) {
   const at = s.probes.indexOf(frame);
   return at === -1 ? s : { ...s, probes: [...s.probes.slice(0, at), ...s.probes.slice(at + 1)] };
@@ -595,7 +599,7 @@ function lastAt(conv, e) {
   return e?.received ?? conv.items.at(-1)?.at ?? 0;
 }
 
-/** @param {State} s @param {any} e */
+/** @param {State} s @param {any} e @returns {State} */
 function onError(s, e) {
   // A frame an older server does not know: matched to the oldest probe still waiting.
   if (e.code === "unknown_frame" && !e.ref && s.probes.length) {
@@ -675,9 +679,10 @@ export function snapshot(s) {
   };
 }
 
-/** @param {State} s @param {any} saved */
+/** @param {State} s @param {any} saved @returns {State} */
 export function restore(s, saved) {
   if (!saved || saved.v !== 1 || !saved.identity) return s;
+  /** @type {State} */
   let next = { ...s, phase: /** @type {const} */ ("reconnecting"), identity: saved.identity, resumeToken: saved.resumeToken ?? null, hosted: saved.hosted ?? [] };
   for (const c of saved.convs ?? []) {
     next = put(next, { ...newConv(c.key, c.kind), id: c.id, nickname: c.nickname, room: c.room, person: c.person, items: c.items ?? [], draft: c.draft ?? "" });
