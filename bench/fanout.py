@@ -80,10 +80,11 @@ class Plan:
 
     def nickname(self, index: int) -> str:
         # Letters only: the nickname key folds look-alike digits, letters stay distinct.
+        # and no two letters fold together either (i/l, rn/m, vv/w, o/0, s/5).
         letters = []
         for _ in range(4):
-            index, digit = divmod(index, 26)
-            letters.append(chr(ord("a") + digit))
+            index, digit = divmod(index, 16)
+            letters.append("bcdfghjkmpqtwxyz"[digit])
         return "Bench" + "".join(reversed(letters))
 
 

@@ -149,14 +149,14 @@ def make_peer(name: str, args: argparse.Namespace) -> Peer:
     if name.startswith("causerie"):
         tmp = tempfile.TemporaryDirectory(prefix="causerie-peers-")
         env = server_environment(Path(tmp.name) / "bench.db", dict(args.env or []))
-        command = [python, "-m", "causerie.cli.main", "serve", "--host", HOST, "--port", str(port)]
-        command += ["--log-level", "warning"]
+        command = [python, "-m", *args.causerie_server.split()]
+        command += ["--host", HOST, "--port", str(port), "--log-level", "warning"]
         if name == "causerie-nomod":
             env["CAUSERIE_SAFETY__ENABLED"] = "false"
         if name.startswith("causerie-w"):
             if not args.database_url:
                 raise SystemExit(f"{name} needs --database-url (PostgreSQL) and Redis")
-            env["CAUSERIE_DATABASE__URL"] = args.database_url
+            env["CAUSERIE_DATABASE__URL"] = fresh_schema(args.database_url)
             env["CAUSERIE_BUS__BACKEND"] = "redis"
             env["CAUSERIE_BUS__URL"] = args.redis_url
             command += ["--workers", name.removeprefix("causerie-w")]
@@ -174,6 +174,24 @@ def make_peer(name: str, args: argparse.Namespace) -> Peer:
         command = ["node", "bench/node/server.js", str(port)]
         return Peer(name, "socketio", command, env, port=port)
     raise SystemExit(f"unknown peer {name!r}")
+
+
+def fresh_schema(url: str) -> str:
+    """A new empty schema in that PostgreSQL database, so that no earlier run's rows remain."""
+    import asyncpg
+
+    schema = f"bench_{int(time.time())}_{os.getpid()}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            await conn.execute(f"CREATE SCHEMA {schema}")
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{schema}"
 
 
 def free_port() -> int:
@@ -286,11 +304,15 @@ async def _until(ws: ClientConnection, done: Any, fail: str | None = None) -> st
             return text
 
 
+# No two letters that the nickname key folds together (i/l, rn/m, vv/w, o/0, s/5).
+LETTERS = "bcdfghjkmpqtwxyz"
+
+
 def nickname(index: int) -> str:
     letters = []
     for _ in range(4):
-        index, digit = divmod(index, 26)
-        letters.append(chr(ord("a") + digit))
+        index, digit = divmod(index, len(LETTERS))
+        letters.append(LETTERS[digit])
     return "Peer" + "".join(reversed(letters))
 
 
@@ -452,6 +474,10 @@ async def rate_step(
 async def idle_run(peer: Peer, args: argparse.Namespace) -> dict[str, Any]:
     wire = Wire(peer)
     await asyncio.sleep(1.0)
+    if args.tracemalloc:
+        assert peer.process is not None
+        os.kill(peer.process.pid, signal.SIGUSR1)
+        await asyncio.sleep(2.0)
     rss_before = peer.rss()
     started = time.monotonic()
     enter = args.enter and peer.dialect == "causerie"
@@ -461,6 +487,16 @@ async def idle_run(peer: Peer, args: argparse.Namespace) -> dict[str, Any]:
     await asyncio.sleep(args.hold)
     rss_held = peer.rss()
     held = len(sockets) - wire.closed
+    if args.tracemalloc:
+        assert peer.process is not None
+        output = ROOT / "bench/results/tracemalloc.txt"
+        output.unlink(missing_ok=True)
+        os.kill(peer.process.pid, signal.SIGUSR1)
+        for _ in range(180):  # a snapshot of a few hundred MiB takes a while
+            if output.exists() and output.stat().st_size > 0:
+                await asyncio.sleep(2.0)
+                break
+            await asyncio.sleep(0.5)
     result = {
         "peer": peer.name,
         "connections": len(sockets),
@@ -544,6 +580,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=lambda t: tuple(t.split("=", 1)),
         help="extra NAME=VALUE for causerie's environment",
     )
+    parser.add_argument(
+        "--causerie-server",
+        default="causerie.cli.main serve",
+        help="module and arguments that start causerie (bench.server for variants)",
+    )
+    parser.add_argument(
+        "--tracemalloc", action="store_true", help="idle: signal a bench.server --tracemalloc"
+    )
     parser.add_argument("--label", default="")
     return parser.parse_args(argv)
 
@@ -551,7 +595,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     multi = os.cpu_count() or 1
-    server_cpu = args.server_cpu if multi > 1 else None
+    server_cpu = args.server_cpu if multi > 1 and args.server_cpu >= 0 else None
     pin_to(args.load_cpu if multi > 1 else None)
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

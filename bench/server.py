@@ -69,7 +69,7 @@ def install_tracemalloc(frames: int, output: str) -> None:
                 for stat in stats[:40]:
                     out.write(f"{stat.size_diff / 1024:10.1f} KiB {stat.count_diff:8d}  ")
                     lines = stat.traceback.format()
-                    out.write((" <- ".join(lines[::2]) if key == "traceback" else lines[0]))
+                    out.write(" <- ".join(lines[::2]) if key == "traceback" else lines[0])
                     out.write("\n")
 
     signal.signal(signal.SIGUSR1, dump)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
@@ -20,6 +21,7 @@ from causerie.client import Client, PrivateMessage
 from causerie.gateway.serve import workers_refused
 from causerie.settings import Settings
 from causerie.store.database import create_engine
+from causerie.store.schema import nodes as node_table
 from causerie.store.schema import online_sessions
 from tests.conftest import free_port
 
@@ -99,6 +101,14 @@ async def chatters(url: str, count: int) -> AsyncIterator[list[tuple[Client, str
 async def test_a_private_message_crosses_workers(two_workers: str, postgres_url: str) -> None:
     engine = create_engine(postgres_url)
     try:
+        # Each worker registers its node before it serves; /healthz may have reached one only.
+        for _ in range(300):
+            async with engine.connect() as conn:
+                started = set((await conn.execute(select(node_table.c.id))).scalars())
+            if started >= {"box-w1", "box-w2"}:
+                break
+            await asyncio.sleep(0.1)
+        assert started >= {"box-w1", "box-w2"}, started
         async with chatters(two_workers, 12) as people:
             async with engine.connect() as conn:
                 rows = await conn.execute(select(online_sessions.c.id, online_sessions.c.node_id))
