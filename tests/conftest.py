@@ -125,7 +125,7 @@ async def run_server(settings: Settings, node: Node | None = None) -> AsyncItera
         host="127.0.0.1",
         port=port,
         log_level="warning",
-        ws_max_size=max(1 << 20, settings.limits.max_frame_bytes * 4),
+        ws_max_size=settings.websocket_max_bytes,
         lifespan="on",
         proxy_headers=False,
     )

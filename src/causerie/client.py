@@ -305,6 +305,31 @@ class Client:
         (reply,) = await self._request(f.SetTopic(room=room, topic=topic), (Topic,))
         return reply
 
+    async def send_photo(
+        self, data: bytes, *, room: str | None = None, to: str | None = None, caption: str = ""
+    ) -> Ack:
+        """Send a photo to a room or a person: ``photo_upload``, then the file as one binary
+        message once the server grants it; the ``ack`` names the stored message. ClientError
+        with a ``photo_*`` code if the file or its destination is refused."""
+        if self._ws is None:
+            raise RuntimeError("use 'async with Client(url)'")
+        frame = f.PhotoUpload(room=room, to=to, caption=caption, ref=str(next(self._refs)))
+        async with self._lock:
+            if self._closed is not None:
+                raise self._closed
+            try:
+                for payload, reply in (
+                    (_encoder.encode(frame).decode(), f.UploadGranted),
+                    (data, Ack),
+                ):
+                    self._pending = _Pending("photo_upload", (reply,), 1)
+                    await self._transmit(payload)
+                    (answer,) = await asyncio.wait_for(self._pending.future, self.timeout)
+            finally:
+                self._pending = None
+        assert isinstance(answer, Ack)
+        return answer
+
     async def verify_age(self, token: str) -> None:
         """Hand over an age verification token proving "over 18"; ClientError if refused."""
         await self._request(f.VerifyAge(token=token, ref=str(next(self._refs))), (f.AgeVerified,))

@@ -103,6 +103,11 @@ class Audience(StrEnum):
         """A room that holds people of one side of the age line only."""
         return self is not Audience.ALL
 
+    def shares_photos_from(self, band: AgeBand) -> bool:
+        """Photos go only where every reader is on the sender's side of the age line: no
+        adult's photo reaches a minor, and no minor's photo reaches an adult."""
+        return self.one_side and self.admits(band)
+
     @classmethod
     def for_creator(cls, band: AgeBand) -> Audience:
         """Chatters' own rooms never mix the two sides: a minor's is a teen room."""

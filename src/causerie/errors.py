@@ -83,6 +83,33 @@ class ErrorCode(StrEnum):
     RATE_LIMITED_LISTS = "rate_limited_lists"
     # The nickname is, or looks like, one the operator reserved (staff, authorities).
     NICKNAME_RESERVED = "nickname_reserved"
+    # Photos (docs/photos.md): the file, then where it may go.
+    PHOTO_TOO_LARGE = "photo_too_large"
+    PHOTO_EMPTY = "photo_empty"
+    PHOTO_FORMAT_UNSUPPORTED = "photo_format_unsupported"
+    PHOTO_CORRUPT = "photo_corrupt"
+    PHOTO_POLYGLOT = "photo_polyglot"
+    PHOTO_DIMENSIONS = "photo_dimensions"
+    PHOTO_BOMB = "photo_bomb"
+    # Where some readers are on the other side of the age line (an all-ages room).
+    PHOTO_NOT_HERE = "photo_not_here"
+    # Not delivered, without saying why (a known illegal image, or explicit where minors read).
+    PHOTO_REFUSED = "photo_refused"
+    # A binary message with no ``photo_upload`` before it, or after its time ran out.
+    PHOTO_NOT_EXPECTED = "photo_not_expected"
+    PHOTOS_DISABLED = "photos_disabled"
+    # Reports, statements of reasons and appeals (EU DSA Art. 16, 17, 20).
+    # The reported item does not exist, or is not one you could see.
+    REPORT_TARGET_NOT_FOUND = "report_target_not_found"
+    # Too many reports from one chatter; ``retry_after`` says when to report again.
+    RATE_LIMITED_REPORTS = "rate_limited_reports"
+    # No statement with this id concerns you.
+    STATEMENT_NOT_FOUND = "statement_not_found"
+    # More than six months after the decision.
+    APPEAL_CLOSED = "appeal_closed"
+    ALREADY_APPEALED = "already_appealed"
+    # An appeal's outcome is final here (out-of-court settlement is the next step).
+    NOT_APPEALABLE = "not_appealable"
 
 
 class ChatError(Exception):

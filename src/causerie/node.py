@@ -13,28 +13,53 @@ import secrets
 import socket
 import time
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from causerie.bus import Bus, create_bus
 from causerie.chat.core import ChatCore
 from causerie.chat.hooks import TrafficLog
 from causerie.chat.hub import Hub
+from causerie.chat.photos import PhotoParts
+from causerie.chat.reports import ReportParts
 from causerie.chat.rooms import load_catalogue
 from causerie.chat.service import ChatService
 from causerie.legal.runtime import LegalNode
 from causerie.moderation.core import Moderation
+from causerie.photos.hashbank import HashBank
+from causerie.photos.nudity import SharedClassifier
+from causerie.photos.sanitise import Limits
+from causerie.photos.service import PhotoPipeline
+from causerie.photos.storage import DiskStorage
+from causerie.photos.store import PhotoStore
 from causerie.protocol.identity import nickname_key
 from causerie.safety.pipeline import SafetyPipeline
 from causerie.settings import Settings
 from causerie.store.database import create_engine, migrate
 from causerie.store.messages import MessageStore
 from causerie.store.presence import PresenceStore
+from causerie.store.reports import ReportStore
+from causerie.store.review import ReviewStore
 from causerie.store.rooms import RoomStore
 from causerie.store.safety import SafetyStore
+from causerie.store.staff import StaffStore
+from causerie.store.statements import StatementStore
 from causerie.store.trust import TrustStore
 from causerie.trust.fence import MinorsFence
 
 log = logging.getLogger(__name__)
+
+
+def photo_directory(settings: Settings) -> Path:
+    """Where photos go: the setting, or beside the SQLite file when left relative."""
+    directory = settings.photos.directory
+    if directory.is_absolute():
+        return directory
+    url = settings.database.url
+    prefix = "sqlite+aiosqlite:///"
+    if url.startswith(prefix) and ":memory:" not in url:
+        return Path(url[len(prefix) :]).parent / directory
+    return directory
 
 
 class PresenceDirectory:
@@ -68,6 +93,8 @@ class Node:
         self.presence = PresenceStore(self.engine)
         self.rooms = RoomStore(self.engine)
         self.messages = MessageStore(self.engine)
+        # Console staff accounts, sessions and their audit log (causerie.console).
+        self.staff = StaffStore(self.engine)
         self.hub = Hub()
         self.bus: Bus = create_bus(settings.bus)
         # Lawful retention: traffic records go to their own encrypted database (docs/legal.md).
@@ -91,6 +118,22 @@ class Node:
             nickname_key=nickname_key,
             clock=clock,
         )
+        # Statements of reasons: the chat issues the automated ones, the console the others.
+        self.statements = StatementStore(self.engine)
+        self.photo_store = PhotoStore(self.engine)
+        self.photo_pipeline = PhotoPipeline(
+            HashBank(),
+            SharedClassifier() if settings.photos.nudity_model else None,
+            Limits(max_bytes=settings.photos.max_bytes),
+        )
+        photos = PhotoParts(
+            settings=settings.photos,
+            pipeline=self.photo_pipeline,
+            store=self.photo_store,
+            storage=DiskStorage(photo_directory(settings)),
+            review=ReviewStore(self.engine),
+            evidence=self.legal.service.evidence,
+        )
         self.chat = ChatService(
             ChatCore(
                 settings=settings,
@@ -103,7 +146,13 @@ class Node:
                 moderation=self.moderation,
                 traffic=traffic if traffic is not None else self.legal.traffic,
                 clock=clock,
-            )
+            ),
+            photos=photos,
+            reports=ReportParts(
+                reports=ReportStore(self.engine),
+                statements=self.statements,
+                safety=SafetyStore(self.engine),
+            ),
         )
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -115,6 +164,7 @@ class Node:
         now = self.clock()
         await self.rooms.sync_catalogue(catalogue, now)
         await self.presence.register_node(self.node_id, now)
+        await self.reload_hash_lists()
         await self.bus.start(self.hub.on_envelope)
         self._spawn(self._heartbeat_loop, "heartbeat")
         self._spawn(self._purge_loop, "purge")
@@ -139,6 +189,10 @@ class Node:
         await self.bus.close()
         await self.legal.stop()
         await self.engine.dispose()
+
+    async def reload_hash_lists(self) -> None:
+        """The operator's hash lists, as imported with ``causerie hashes import`` (any node)."""
+        self.photo_pipeline.bank.replace(await self.photo_store.bank_entries())
 
     async def _heartbeat_loop(self) -> None:
         period = self.settings.server.heartbeat_seconds

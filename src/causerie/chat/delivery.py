@@ -32,6 +32,10 @@ class Destination:
 
 
 class Delivery:
+    # Issues the statement of reasons of an automated restriction (chat/statements.py); the
+    # chat service sets it when it builds the use cases.
+    refused: Callable[[LocalSession, Subject, Verdict], Awaitable[None]]
+
     def __init__(
         self, core: ChatCore, leave: Callable[[LocalSession, list[str]], Awaitable[object]]
     ) -> None:
@@ -50,6 +54,7 @@ class Delivery:
             return verdict
         code = verdict.code or refused
         message = verdict.message or "this was not delivered"
+        await self.refused(session, subject, verdict)
         if verdict.disconnect:
             await self.core.disconnect(session.id, code, message)
         fields: dict[str, str] = {**detail, **verdict.detail}
@@ -90,7 +95,7 @@ class Delivery:
             expires_at=now + core.visible_seconds,
         )
         content = ContentRef.message(message_id, private=recipient is not None)
-        await self._record_content(session, message_id, str(content), peer, now)
+        await self.record_content(session, message_id, str(content), peer, now)
         if verdict.stored is not None:
             await verdict.stored(str(content))
         frame: f.ServerFrame
@@ -117,7 +122,7 @@ class Delivery:
             await core.publish(frame, session=recipient.id, sender_key=session.key)
         return f.Ack(ref=ref, id=message_id, at=now)
 
-    async def _record_content(
+    async def record_content(
         self, session: LocalSession, message_id: int, content_id: str, peer: Peer, now: float
     ) -> None:
         """Keep the lawful traffic record of a stored message, or take the message back.

@@ -12,6 +12,9 @@ use case           actions
 ``membership``     list_rooms, join, leave, members, create_room, set_topic
 ``messaging``      say, send_private, typing (through ``delivery``)
 ``people``         people, ignore, unignore
+``photos``         grant an upload, then send the photo (through ``delivery``)
+``reports``        report (EU DSA Art. 16), the public form's notices
+``statements``     list_statements, appeal (Art. 17, 20); automated statements on refusals
 =================  ==========================================================================
 """
 
@@ -22,18 +25,29 @@ from causerie.chat.entry import Entry
 from causerie.chat.membership import Membership
 from causerie.chat.messaging import Messaging
 from causerie.chat.people import People
+from causerie.chat.photos import PhotoParts, Photos
+from causerie.chat.reports import ReportParts, Reports
+from causerie.chat.statements import Statements
 
 
 class ChatService:
     """The use cases of one node, and their actions under the names the gateway calls."""
 
-    def __init__(self, core: ChatCore) -> None:
+    def __init__(self, core: ChatCore, *, photos: PhotoParts, reports: ReportParts) -> None:
         self.core = core
         self.entry = Entry(core)
         self.membership = Membership(core)
         self.delivery = self.membership.delivery
         self.messaging = Messaging(core, self.delivery)
+        self.photos = Photos(core, self.delivery, photos)
         self.people_list = People(core)
+        self.reports = Reports(core, reports)
+        self.statements = Statements(core, reports.statements)
+        # The delivery path issues a statement of reasons for each automated restriction.
+        self.delivery.refused = self.statements.refused
+        self.report = self.reports.report
+        self.list_statements = self.statements.list
+        self.appeal = self.statements.appeal
         self.enter = self.entry.enter
         self.exit = self.entry.exit
         self.verify_age = self.entry.verify_age
@@ -54,5 +68,6 @@ class ChatService:
     async def purge_expired(self) -> int:
         core = self.core
         removed = await core.messages.purge_expired(core.clock())
+        await self.photos.purge(core.clock())
         await core.moderation.fence.purge()
         return removed

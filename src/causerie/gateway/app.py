@@ -24,6 +24,9 @@ from starlette.websockets import WebSocket
 
 from causerie.chat.envelopes import Disconnect, envelope_encoder
 from causerie.chat.hooks import Peer
+from causerie.console.app import PREFIX as CONSOLE_PREFIX
+from causerie.console.app import create_console
+from causerie.console.wiring import from_node as console_of
 from causerie.errors import ErrorCode
 from causerie.gateway.connection import Connection
 from causerie.gateway.guard import Guard, OriginPolicy, is_local, quiet_invalid_utf8
@@ -70,7 +73,11 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+                # A route's own stricter policy (a photo's) stands; the rest get the site's.
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(n, v) for n, v in SECURITY_HEADERS if n.lower() not in present]
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -185,6 +192,28 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
             body["failed"] = failed
         return JSONResponse(body, status_code=503 if failed else 200)
 
+    async def photo(request: Request) -> Response:
+        # The id is a 192-bit capability only the photo's recipients were sent.
+        found = await the_node.chat.photos.file(
+            request.path_params["photo_id"], thumbnail=request.url.path.endswith("/thumb")
+        )
+        if found is None:
+            return not_found()
+        data, content_type = found
+        return Response(
+            data,
+            media_type=content_type,
+            headers={
+                "Content-Disposition": "inline; filename=photo",
+                "X-Content-Type-Options": "nosniff",
+                # An image, never a document: nothing in it can run or load anything.
+                "Content-Security-Policy": "default-src 'none'; sandbox",
+                "Cache-Control": "private, max-age=3600",
+                "Cross-Origin-Resource-Policy": "same-origin",
+                "Referrer-Policy": "no-referrer",
+            },
+        )
+
     async def metrics(request: Request) -> Response:
         if settings.server.metrics_local_only and not local_only(request):
             return not_found()
@@ -197,6 +226,10 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
             Route("/healthz", health),
             Route("/readyz", ready),
             Route("/metrics", metrics),
+            Route("/photos/{photo_id:str}", photo),
+            Route("/photos/{photo_id:str}/thumb", photo),
+            # Staff only: sign-in with password and TOTP (docs/moderation.md).
+            Mount(CONSOLE_PREFIX, create_console(console_of(the_node)), name="console"),
             Mount("/", StaticFiles(directory=STATIC, html=True), name="web"),
         ],
         lifespan=lifespan,

@@ -12,6 +12,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from causerie.chat.hooks import Peer
 from causerie.chat.hub import LocalSession
+from causerie.chat.photos import PendingPhoto
 from causerie.chat.service import ChatService
 from causerie.errors import ChatError, ErrorCode
 from causerie.gateway.guard import Guard
@@ -60,6 +61,8 @@ class Connection:
         self.outbox = WebSocketOutbox(self._send, self._close, settings.limits.max_outbox_frames)
         self.local: LocalSession | None = None
         self._entering = False
+        # A granted photo upload: the next binary message is its file.
+        self._photo: PendingPhoto | None = None
         self._lists = TokenBucket(
             settings.limits.lists_per_second, settings.limits.lists_burst, self.guard.clock
         )
@@ -107,7 +110,7 @@ class Connection:
                     return
                 text = message.get("text")
                 if text is None:
-                    self.reply(self.protocol.receive_binary())
+                    await self._binary(message.get("bytes") or b"")
                 else:
                     await self._handle(text)
                 if self.protocol.should_close:
@@ -204,6 +207,27 @@ class Connection:
             )
         return None
 
+    async def _binary(self, data: bytes) -> None:
+        """A binary message is a photo's file, if and only if a ``photo_upload`` was granted."""
+        pending, self._photo = self._photo, None
+        if pending is None or self.local is None:
+            self.reply(self.protocol.receive_binary())
+            return
+        try:
+            self.reply(await self.service.photos.send(self.local, pending, data, self.peer))
+        except ChatError as error:
+            self.reply(error_frame(error, pending.ref, "photo_upload"))
+        except Exception:
+            log.exception("photo upload failed")
+            self.reply(
+                f.Error(
+                    code=ErrorCode.INTERNAL_ERROR,
+                    message="the server failed on this photo; nothing was sent",
+                    ref=pending.ref,
+                    frame="photo_upload",
+                )
+            )
+
     async def _handle(self, text: str) -> None:
         frame = self.protocol.receive_text(text)
         if isinstance(frame, f.Error):
@@ -281,3 +305,18 @@ class Connection:
                 self.reply(await service.set_topic(local, room, topic))
             case f.VerifyAge(token=token, ref=ref):
                 self.reply(await service.verify_age(local, token, ref))
+            case f.Report(target=target, reason=reason, details=details, ref=ref):
+                self.reply(await service.report(local, target, reason, details, ref))
+            case f.ListStatements(ref=ref):
+                self.reply(await service.list_statements(local, ref))
+            case f.Appeal(statement=statement, text=text, ref=ref):
+                self.reply(await service.appeal(local, statement, text, ref))
+            case f.PhotoUpload():
+                self._photo = await service.photos.grant(local, frame)
+                self.reply(
+                    f.UploadGranted(
+                        max_bytes=service.photos.settings.max_bytes,
+                        expires_at=self._photo.expires_at,
+                        ref=frame.ref,
+                    )
+                )

@@ -41,7 +41,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws": "websockets-sansio",
         # Past our own frame limit the protocol answers with an error frame; past this one the
         # WebSocket layer closes the connection (1009) before reading the frame into memory.
-        "ws_max_size": max(1 << 20, settings.limits.max_frame_bytes * 4),
+        "ws_max_size": settings.websocket_max_bytes,
         "ws_ping_interval": 20.0,
         "ws_ping_timeout": 20.0,
         # Compressing every message for every member was half the fan-out's CPU and tens of

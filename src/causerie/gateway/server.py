@@ -105,7 +105,7 @@ def uvicorn_config(app: Any, settings: Settings, **options: Any) -> uvicorn.Conf
     """The one uvicorn configuration for causerie (``causerie serve`` and the tests)."""
     options.setdefault("host", settings.server.host)
     options.setdefault("port", settings.server.port)
-    options.setdefault("ws_max_size", max(1 << 20, settings.limits.max_frame_bytes * 4))
+    options.setdefault("ws_max_size", settings.websocket_max_bytes)
     options.setdefault("ws_ping_interval", 20.0)
     options.setdefault("ws_ping_timeout", 20.0)
     # Compressing every message for every member was half the fan-out's CPU (docs/benchmarks.md).

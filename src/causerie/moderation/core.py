@@ -50,7 +50,9 @@ from causerie.trust.signals import Signal
 
 log = logging.getLogger(__name__)
 
-FENCED_KINDS = frozenset({ContentKind.ROOM_MESSAGE, ContentKind.PRIVATE_MESSAGE, ContentKind.TOPIC})
+FENCED_KINDS = frozenset(
+    {ContentKind.ROOM_MESSAGE, ContentKind.PRIVATE_MESSAGE, ContentKind.TOPIC, ContentKind.PHOTO}
+)
 
 
 class Directory(Protocol):
@@ -95,6 +97,14 @@ class FenceStage:
                 if not await self.directory.is_online(self.nickname_key(mention)):
                     signals.add(Signal.CONTACT_HANDLE)
                     break
+        recipient = subject.recipient
+        if (
+            subject.kind == ContentKind.PHOTO
+            and recipient is not None
+            and not subject.author.band.same_side(AgeBand.of_age(recipient.age))
+        ):
+            # A photo sent across the age line is an image, whatever its caption says.
+            signals.add(Signal.IMAGE)
         check.detection = detection
         check.signals = frozenset(signals)
         reasons = tuple(f"signal.{s.value}" for s in sorted(signals))
@@ -168,7 +178,7 @@ class FenceStage:
                 adult_factor=settings.adult_signal_factor,
             )
             key = ConversationKey.room(room_id, author.key)
-            kind = "message" if subject.kind == ContentKind.ROOM_MESSAGE else "topic"
+            kind = "topic" if subject.kind == ContentKind.TOPIC else "message"
             history = History(room_id=room_id)
         else:
             return None

@@ -81,3 +81,10 @@ def shared_classifier() -> NudityClassifier:
         if _shared is None:
             _shared = NudityClassifier()
         return _shared
+
+
+class SharedClassifier:
+    """The process's one classifier, loaded on the first photo rather than at start-up."""
+
+    def score(self, image: Image.Image) -> float:
+        return shared_classifier().score(image)

@@ -152,8 +152,8 @@ class PrivateHistory(_ClientFrame, tag="private_history"):
 
 
 class PhotoUpload(_ClientFrame, tag="photo_upload"):
-    """Ask to send a photo to a room or a person: answered by ``upload_granted`` with a
-    short-lived URL to POST the file to."""
+    """Ask to send a photo to a room or a person: answered by ``upload_granted``, after which the
+    photo goes as one binary WebSocket message."""
 
     room: str | None = None
     to: str | None = None
@@ -345,9 +345,10 @@ class PhotoMessage(_ServerFrame, tag="photo"):
 
 
 class UploadGranted(_ServerFrame, tag="upload_granted"):
-    """POST the photo's bytes to ``url`` before ``expires_at``; the answer is the ``ack``."""
+    """Send the photo's bytes now, as the next (binary) WebSocket message, at most ``max_bytes``
+    and before ``expires_at``; the answer is the ``ack`` (or an ``error``) with the same ``ref``."""
 
-    url: str
+    max_bytes: int
     expires_at: float
     ref: str | None = None
 

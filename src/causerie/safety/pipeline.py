@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, cast
 
+from causerie.domain import ContentKind, ConversationKey
 from causerie.moderation.chain import NOTHING, Chain, Check, Signals, Stage
 from causerie.moderation.forms import Forms, read
 from causerie.moderation.verdict import StageResult, Subject, Verdict
@@ -126,21 +127,29 @@ class Context:
 
 
 def context_of(subject: Subject) -> Context:
-    """The audience a subject reaches: where sexual talk may be allowed and where never."""
+    """The audience a subject reaches: where sexual talk may be allowed and where never.
+
+    The conversation is the same :class:`~causerie.domain.ConversationKey` the minors fence keeps
+    its risk under. A photo's caption is read as a message of its room or conversation.
+    """
     author = subject.author
-    author_minor = author.band != "18+"
+    author_minor = author.band.is_minor
+    kind = subject.kind
+    if kind == ContentKind.PHOTO:
+        kind = ContentKind.PRIVATE_MESSAGE if subject.recipient else ContentKind.ROOM_MESSAGE
     conversation: str | None = None
-    if subject.kind == "message":
+    if kind == ContentKind.ROOM_MESSAGE:
         audience = subject.room.audience if subject.room is not None else "all"
-        conversation = f"r:{subject.room.id}" if subject.room is not None else None
-    elif subject.kind == "private":
+        if subject.room is not None:
+            conversation = ConversationKey.room(subject.room.id, author.key)
+    elif kind == ContentKind.PRIVATE_MESSAGE:
         recipient_minor = subject.recipient is not None and subject.recipient.age < 18
         audience = "teens" if author_minor or recipient_minor else "adults"
         if subject.recipient is not None:
-            conversation = f"p:{subject.recipient.nickname_key}"
-    elif subject.kind == "topic" and subject.room is not None:
+            conversation = ConversationKey.pair(author.key, subject.recipient.nickname_key)
+    elif kind == ContentKind.TOPIC and subject.room is not None:
         audience = subject.room.audience
-    elif subject.kind in ("room_name", "topic"):
+    elif kind in (ContentKind.ROOM_NAME, ContentKind.TOPIC):
         # The chat service opens a minor's room to teens and an adult's to adults only.
         audience = "teens" if author_minor else "adults"
     else:
@@ -148,7 +157,7 @@ def context_of(subject: Subject) -> Context:
     if audience not in ("all", "teens", "adults"):
         audience = "all"
     return Context(
-        kind=subject.kind,
+        kind=kind,
         audience=audience,
         author_key=author.key,
         author_band=author.band,

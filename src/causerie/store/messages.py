@@ -27,6 +27,7 @@ class StoredMessage:
     text: str
     created_at: float
     blurred: bool = False
+    photo_id: str | None = None
 
 
 _COLUMNS = (
@@ -39,6 +40,7 @@ _COLUMNS = (
     messages.c.text,
     messages.c.created_at,
     messages.c.blurred,
+    messages.c.photo_id,
 )
 
 
@@ -75,6 +77,7 @@ class MessageStore:
         recipient_session: str | None = None,
         recipient_nickname: str | None = None,
         blurred: bool = False,
+        photo_id: str | None = None,
     ) -> int:
         """Store a message durably and return its id; the caller acknowledges only after this."""
         async with self.engine.begin() as conn:
@@ -88,6 +91,7 @@ class MessageStore:
                     recipient_nickname=recipient_nickname,
                     text=text,
                     blurred=blurred,
+                    photo_id=photo_id,
                     created_at=created_at,
                     expires_at=expires_at,
                 )
