@@ -60,9 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
     """Subcommand groups of the other capabilities (policy, legal, ...): one line each."""
-    from causerie.cli import hashes, legal, policy
+    from causerie.cli import dsa, hashes, legal, moderation, policy, staff
 
-    return [hashes.register, legal.register, policy.register]
+    return [
+        hashes.register,
+        legal.register,
+        policy.register,
+        staff.register,
+        moderation.register,
+        dsa.register,
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,166 @@
+"""The console's parts, built once from a node: stores, the audit chain, sign-in, the actions.
+
+The command line builds the same parts without a running node (:func:`offline`), so that
+``causerie moderation decide`` takes exactly the console's path.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from causerie.console.audit import StaffAudit, staff_chain_key
+from causerie.console.auth import StaffAuth
+from causerie.moderation.actions import (
+    OVERRIDES_FILE,
+    ChatPort,
+    Evidence,
+    ModerationActions,
+    Notifier,
+    SanctionCache,
+)
+from causerie.protocol import frames as f
+from causerie.store.messages import MessageStore
+from causerie.store.presence import PresenceStore
+from causerie.store.reports import ReportStore
+from causerie.store.review import ReviewStore
+from causerie.store.rooms import RoomStore
+from causerie.store.safety import SafetyStore
+from causerie.store.staff import StaffStore
+from causerie.store.statements import Statement, StatementStore
+from causerie.store.trust import TrustStore
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from causerie.node import Node
+    from causerie.settings import Settings
+
+_PLAIN = {
+    "removed": "A moderator removed your message.",
+    "warned": "A moderator warns you about your message.",
+    "muted": "A moderator muted you for a while.",
+    "kicked": "A moderator removed you from the chat.",
+    "suspended": "A moderator suspended your access to the chat.",
+    "banned": "A moderator banned you from the chat.",
+    "blocked": "Your message was not delivered.",
+    "report_outcome": "We looked at what you reported.",
+    "appeal_outcome": "We decided on your appeal.",
+}
+
+
+def statement_frame(statement: Statement) -> f.StatementOfReasons:
+    """A statement as the chatter's client receives it, in plain words."""
+    return f.StatementOfReasons(
+        id=statement.id,
+        decision=statement.decision,
+        category=statement.category,
+        ground=statement.ground_text,
+        automated=statement.automated_decision,
+        message=f"{_PLAIN.get(statement.decision, '')} {statement.facts}".strip(),
+        at=statement.application_date,
+        content=statement.content_ref,
+        appeal_until=statement.appeal_until,
+        appeal_status=statement.appeal_status,
+    )
+
+
+class PresenceNotifier:
+    """Pushes a statement to its chatter, on whichever node holds them.
+
+    Stands in for ``causerie.chat.statements.Statements.notify`` until that use case is wired
+    by the node; it goes through the chat core's publish, like every frame.
+    """
+
+    def __init__(self, presence: PresenceStore, chat: ChatPort) -> None:
+        self.presence = presence
+        self.chat = chat
+
+    async def notify(self, statement: Statement) -> None:
+        session = await self.presence.by_key(statement.subject_key)
+        if session is not None:
+            await self.chat.publish(statement_frame(statement), session=session.id)
+
+
+@dataclass
+class ConsoleParts:
+    settings: Settings
+    staff: StaffStore
+    audit: StaffAudit
+    auth: StaffAuth
+    review: ReviewStore
+    safety: SafetyStore
+    statements: StatementStore
+    reports: ReportStore
+    actions: ModerationActions
+    clock: Callable[[], float]
+
+
+def build(
+    settings: Settings,
+    engine: AsyncEngine,
+    chain_key: bytes,
+    *,
+    chat: ChatPort,
+    notifier: Notifier | None = None,
+    sanctions: SanctionCache | None = None,
+    evidence: Evidence | None = None,
+    staff: StaffStore | None = None,
+    overrides_file: Path = OVERRIDES_FILE,
+    clock: Callable[[], float] = time.time,
+) -> ConsoleParts:
+    staff = staff or StaffStore(engine)
+    audit = StaffAudit(staff, staff_chain_key(chain_key), clock)
+    review = ReviewStore(engine)
+    safety = SafetyStore(engine, review)
+    statements = StatementStore(engine)
+    reports = ReportStore(engine, review)
+    presence = PresenceStore(engine)
+    actions = ModerationActions(
+        review=review,
+        safety=safety,
+        statements=statements,
+        trust=TrustStore(engine, review),
+        messages=MessageStore(engine),
+        presence=presence,
+        rooms=RoomStore(engine),
+        chat=chat,
+        notifier=notifier or PresenceNotifier(presence, chat),
+        sanctions=sanctions,
+        audit=audit,
+        evidence=evidence,
+        reports=reports,
+        visible_seconds=settings.chat.visible_hours * 3600,
+        overrides_file=overrides_file,
+        clock=clock,
+    )
+    return ConsoleParts(
+        settings=settings,
+        staff=staff,
+        audit=audit,
+        auth=StaffAuth(staff, audit, clock=clock),
+        review=review,
+        safety=safety,
+        statements=statements,
+        reports=reports,
+        actions=actions,
+        clock=clock,
+    )
+
+
+def from_node(node: Node, *, overrides_file: Path = OVERRIDES_FILE) -> ConsoleParts:
+    """The console of a running node: its chat core, policy, evidence locker and keyring."""
+    return build(
+        node.settings,
+        node.engine,
+        node.legal.service.keyring.chain_key,
+        chat=node.chat.core,
+        sanctions=node.safety,
+        evidence=node.legal.service.evidence,
+        staff=node.staff,
+        overrides_file=overrides_file,
+        clock=node.clock,
+    )
