@@ -149,9 +149,13 @@ async def run_server(settings: Settings, node: Node | None = None) -> AsyncItera
 
 
 @pytest.fixture
-def make_settings(sqlite_url: str) -> Callable[..., Settings]:
+def make_settings(sqlite_url: str, tmp_path: Path) -> Callable[..., Settings]:
     def build(**sections: Any) -> Settings:
         sections.setdefault("database", {"url": sqlite_url})
+        # Each test's own retention key, never the one in the home directory.
+        legal = sections.setdefault("legal", {})
+        if isinstance(legal, dict):
+            legal.setdefault("keys_file", str(tmp_path / "keys" / "causerie-retention.keys"))
         return Settings(**sections)
 
     return build

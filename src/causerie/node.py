@@ -32,7 +32,7 @@ from causerie.photos.sanitise import Limits
 from causerie.photos.service import PhotoPipeline
 from causerie.photos.storage import DiskStorage
 from causerie.photos.store import PhotoStore
-from causerie.protocol.identity import nickname_key
+from causerie.protocol.identity import load_reserved_names, nickname_key
 from causerie.safety.pipeline import SafetyPipeline
 from causerie.settings import Settings
 from causerie.store.database import create_engine, migrate
@@ -157,6 +157,8 @@ class Node:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
+        # A bad reserved-names file stops the node here, not at the first entry.
+        load_reserved_names(self.settings.chat.reserved_names_file)
         if self.settings.database.auto_migrate:
             await asyncio.to_thread(migrate, self.settings.database.url)
         await self.legal.start()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from causerie.errors import ErrorCode
 from causerie.moderation.verdict import Subject
+from causerie.protocol.identity import nickname_key
 from causerie.safety.categories import Category
 from causerie.safety.pipeline import InlineScorer, LoadedModel, SafetyPipeline
 from causerie.settings import SafetySettings
@@ -124,7 +125,7 @@ async def test_escalations_and_holds_reach_the_moderation_queue_child_safety_fir
         ("escalate", "child_safety"),
         ("hold", "solicitation"),
     ]
-    assert queue[0].priority == 0 and queue[0].recipient_key == "dominique"
+    assert queue[0].priority == 0 and queue[0].recipient_key == nickname_key("Dominique")
     # The moderator reads the text itself, which the decision record does not keep.
     assert queue[0].text == "ne dis rien à tes parents"
     decision = await store.decision(grooming.decision_id or "")

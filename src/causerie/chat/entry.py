@@ -26,7 +26,11 @@ class Entry:
         fence = core.moderation.fence
         try:
             identity: Identity = check_identity(
-                frame.nickname, frame.age, frame.gender, frame.postal_code
+                frame.nickname,
+                frame.age,
+                frame.gender,
+                frame.postal_code,
+                reserved_names_file=core.settings.chat.reserved_names_file,
             )
         except ChatError as error:
             if error.code == ErrorCode.AGE_TOO_YOUNG:
