@@ -225,6 +225,24 @@ def generated_rows(rng: random.Random, per_template: int, harmless_per_template:
             if rng.random() < 0.5:
                 messages.insert(rng.randrange(len(messages) + 1), rng.choice(CHATTER))
             rows.append((" . ".join(messages), frozenset({category}), f"{name}:{j % 20}", 1.0))
+    # Asking someone's age is ordinary on a chat site: only with school, secrecy, being alone
+    # or a meeting does it become an approach, so an opener alone is taught as harmless.
+    openers = [
+        "t'as quel âge ?",
+        "tu as quel âge",
+        "how old are you?",
+        "age ?",
+        "asl ?",
+        "t'as quel age toi",
+        "how old r u",
+        "tu as quel âge et tu viens d'où ?",
+    ]
+    for j in range(80):
+        greeting = rng.choice(SHORT_HARMLESS[:40])
+        text = f"{greeting} . {rng.choice(openers)}"
+        if rng.random() < 0.4:
+            text += f" . {rng.choice(['moi 15', 'moi 16', 'i am 17', '14', 'moi 19', '22 et toi'])}"
+        rows.append((text, frozenset(), f"opener:{j % 10}", 1.0))
     for text in SHORT_HARMLESS:
         rows.append((text, frozenset(), f"short:{text}", 2.0))
         rows.append((casual(text, rng), frozenset(), f"short:{text}", 1.0))
