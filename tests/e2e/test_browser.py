@@ -131,7 +131,7 @@ async def test_two_chatters_talk_in_a_room_and_in_private(
     await expect(sent).to_have_attribute("data-id", re.compile(r"^\d+$"))
 
     # Alice was in the room: the private conversation opens as a flagged tab.
-    tab = alice.locator('[data-testid=conv-tab][data-conv="p:bernard"]')
+    tab = alice.locator('[data-testid=conv-tab][data-conv="p:Bernard"]')
     await expect(tab.locator(".badge")).to_have_text("1")
     await tab.click()
     received = alice.locator('[data-testid=message][data-sender="Bernard"]')

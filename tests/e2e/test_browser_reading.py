@@ -176,7 +176,7 @@ async def test_phone_opens_at_the_newest_message_and_keeps_the_reading_position(
         box = await toast.bounding_box()
         assert tabs and box and box["y"] + box["height"] <= tabs["y"] + 1
         await shot(page, "phone-fr")
-        await page.locator('[data-testid=conv-tab][data-conv="p:bob"]').click()
+        await page.locator('[data-testid=conv-tab][data-conv="p:Bob"]').click()
         await expect(toast).to_have_count(0)
         await expect(page.get_by_test_id("conv-topic")).to_contain_text("Bretagne")
         # The phone in the dark scheme, too, has no serious accessibility violation.
@@ -271,7 +271,7 @@ async def test_a_reload_keeps_the_chatter_rooms_and_private_conversation(
         await join(page, "general")
         await join(page, "musique")
         await bob.send_private("Alice", "Une question pour toi")
-        await page.locator('[data-testid=conv-tab][data-conv="p:bob"]').click()
+        await page.locator('[data-testid=conv-tab][data-conv="p:Bob"]').click()
         await expect(page.get_by_test_id("message-text").last).to_have_text("Une question pour toi")
         await page.get_by_test_id("composer-input").fill("Bien reçu")
         await page.get_by_test_id("composer-input").press("Enter")
@@ -282,7 +282,7 @@ async def test_a_reload_keeps_the_chatter_rooms_and_private_conversation(
         await page.reload()
         await expect(page.get_by_test_id("me")).to_have_text("Alice")
         await expect(page.get_by_test_id("banner")).to_have_count(0)
-        for conv in ("r:general", "r:musique", "p:bob"):
+        for conv in ("r:general", "r:musique", "p:Bob"):
             await expect(
                 page.locator(f'[data-testid=conv-tab][data-conv="{conv}"]')
             ).to_be_visible()
@@ -324,7 +324,7 @@ async def test_a_dropped_connection_comes_back_in_the_same_rooms(
         await enter(page, server, "Alice")
         await join(page, "general")
         await bob.send_private("Alice", "Avant la coupure")
-        await expect(page.locator('[data-testid=conv-tab][data-conv="p:bob"]')).to_be_visible()
+        await expect(page.locator('[data-testid=conv-tab][data-conv="p:Bob"]')).to_be_visible()
 
         # Both ends see the connection die, as after a network change the server notices.
         page_end, server_end = sockets[-1]
@@ -343,7 +343,7 @@ async def test_a_dropped_connection_comes_back_in_the_same_rooms(
         await bob.say("general", "Après la coupure")
         await page.locator('[data-testid=conv-tab][data-conv="r:general"]').click()
         await expect(page.get_by_test_id("message-text").last).to_have_text("Après la coupure")
-        await expect(page.locator('[data-testid=conv-tab][data-conv="p:bob"]')).to_be_visible()
+        await expect(page.locator('[data-testid=conv-tab][data-conv="p:Bob"]')).to_be_visible()
     assert page.errors == []  # type: ignore[attr-defined]
     await page.context.close()
 

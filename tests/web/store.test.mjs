@@ -4,6 +4,7 @@ import { test } from "node:test";
 
 import {
   comebackFrames,
+  findPerson,
   initialState,
   mentions,
   reduce,
@@ -134,7 +135,23 @@ test("unread: counted for other conversations and for a hidden page, cleared on 
   assert.equal(totalUnread(s), 0);
 });
 
-test("ignore: the server's nickname key hides every message of that person", () => {
+test("ignore: the key of a member as the server sent it hides their messages", () => {
+  // Today's server puts the key on persons (members, people), not on messages.
+  let s = reduce(entered({}, person("Alice", { key: "allce" })), {
+    type: "joined",
+    room: room("general"),
+    members: [person("Alice", { key: "allce" }), person("Straße", { key: "strasse" })],
+    history: [msg(1, "Straße", "one"), msg(2, "Alice", "mine")],
+  });
+  s = reduce(s, msg(3, "Straße", "two"));
+  s = reduce(s, { type: "ignored", nicknames: ["strasse"] });
+  const shown = rows(s, s.convs["r:general"]).filter((r) => r.type === "item").map((r) => r.item.id);
+  assert.deepEqual(shown, [2]);
+  // "Alice" is "allce" to the server: our own message is ours even so.
+  assert.equal(s.convs["r:general"].items.find((it) => it.id === 2).senderKey, "allce");
+});
+
+test("ignore: a sender_key on the message itself wins", () => {
   // The server folds "Straße" to "strasse"; the frames carry that key.
   let s = inGeneral(entered(), [
     msg(1, "Straße", "one", T0, { sender_key: "strasse" }),
@@ -150,41 +167,40 @@ test("ignore: the server's nickname key hides every message of that person", () 
 
 test("private conversations: keyed by the server's key, flagged with a toast that closes when read", () => {
   let s = inGeneral(entered());
-  s = reduce(s, { type: "private_message", id: 20, sender: "Bob_35", sender_key: "bob35", recipient: "Alice", text: "coucou", at: T0 });
-  const conv = s.convs["p:bob35"];
+  s = reduce(s, { type: "private_message", id: 20, sender: "Bob_35", recipient: "Alice", text: "coucou", at: T0 });
+  const conv = s.convs["p:Bob_35"];
   assert.ok(conv);
   assert.equal(conv.unread, 1);
   assert.equal(conv.person, undefined, "a person sharing no room: nothing known yet");
   assert.equal(s.toasts.length, 1);
-  assert.equal(s.toasts[0].conv, "p:bob35");
-  s = reduce(s, { type: "@open", key: "p:bob35" });
+  assert.equal(s.toasts[0].conv, "p:Bob_35");
+  s = reduce(s, { type: "@open", key: "p:Bob_35" });
   assert.equal(s.toasts.length, 0);
-  assert.equal(s.convs["p:bob35"].unread, 0);
-  // Private history (expected from the server) merges and brings the person for the header.
+  assert.equal(s.convs["p:Bob_35"].unread, 0);
+  // The server's private history merges by id, in time order.
   s = reduce(s, {
     type: "private_history",
-    with: "Bob_35",
-    with_key: "bob35",
-    person: person("Bob_35", { key: "bob35", region: "Auvergne-Rhône-Alpes", department: "69" }),
-    history: [
+    nickname: "Bob_35",
+    messages: [
       { type: "private_message", id: 19, sender: "Alice", recipient: "Bob_35", text: "earlier", at: T0 - 10 },
-      { type: "private_message", id: 20, sender: "Bob_35", sender_key: "bob35", recipient: "Alice", text: "coucou", at: T0 },
+      { type: "private_message", id: 20, sender: "Bob_35", recipient: "Alice", text: "coucou", at: T0 },
     ],
   });
-  const after = s.convs["p:bob35"];
-  assert.deepEqual(after.items.map((it) => it.id), [19, 20]);
-  assert.equal(after.person.region, "Auvergne-Rhône-Alpes");
+  assert.deepEqual(s.convs["p:Bob_35"].items.map((it) => it.id), [19, 20]);
+  // Someone who shares no room: the people list says who they are.
+  s = reduce(s, { type: "people", people: [person("Bob_35", { key: "bob35", region: "Auvergne-Rhône-Alpes", department: "69" })] });
+  assert.equal(findPerson(s, "Bob_35").region, "Auvergne-Rhône-Alpes");
 });
 
 test("opening a private conversation from a card attaches what we know of the person", () => {
   let s = inGeneral(entered());
   s = reduce(s, { type: "@card", nickname: "Bob" });
-  s = reduce(s, { type: "@open_private", nickname: "Bob", key: "bob" });
-  assert.equal(s.active, "p:bob");
-  assert.equal(s.convs["p:bob"].person.department, "35");
+  s = reduce(s, { type: "@open_private", nickname: "Bob" });
+  assert.equal(s.active, "p:Bob");
+  assert.equal(s.convs["p:Bob"].person.department, "35");
   assert.equal(s.card, null);
   // Never with oneself.
-  assert.equal(reduce(s, { type: "@open_private", nickname: "alice", key: "alice" }).active, "p:bob");
+  assert.equal(reduce(s, { type: "@open_private", nickname: "Alice" }).active, "p:Bob");
 });
 
 test("typing: shown until the person's message arrives; a refused typing warns once", () => {
@@ -193,13 +209,13 @@ test("typing: shown until the person's message arrives; a refused typing warns o
   assert.deepEqual(s.convs["r:general"].typing, ["Bob"]);
   s = reduce(s, msg(30, "Bob", "done"));
   assert.deepEqual(s.convs["r:general"].typing, []);
-  s = reduce(s, { type: "@open_private", nickname: "Marc", key: "marc" });
+  s = reduce(s, { type: "@open_private", nickname: "Marc" });
   const refusal = { type: "error", code: "conversation_forbidden", message: "", frame: "typing" };
   s = reduce(reduce(s, refusal), refusal);
-  const items = s.convs["p:marc"].items;
+  const items = s.convs["p:Marc"].items;
   assert.equal(items.length, 1);
   assert.equal(items[0].kind, "warning");
-  assert.equal(s.convs["p:marc"].typingRefused, true);
+  assert.equal(s.convs["p:Marc"].typingRefused, true);
 });
 
 test("band change: the age group changes and adults-only rooms close", () => {
@@ -229,7 +245,7 @@ test("reports: an older server's unknown_frame is matched to the report and said
   assert.equal(s.unsupported.report, true);
   assert.equal(s.toasts.at(-1).key, "report.unsupported");
   let t = reduce(entered(), { type: "@probe", frame: "report" });
-  t = reduce(t, { type: "reported", id: "r1" });
+  t = reduce(t, { type: "reported", report: "r1" });
   assert.equal(t.toasts.at(-1).key, "report.done");
   assert.deepEqual(t.probes, []);
 });
@@ -241,23 +257,23 @@ test("resume: a snapshot restores the chatter, rooms and private messages; comeb
   const back = restore(initialState(), saved);
   assert.equal(back.phase, "reconnecting");
   assert.equal(back.resumeToken, "tok");
-  assert.deepEqual(back.order, ["r:general", "p:bob"]);
+  assert.deepEqual(back.order, ["r:general", "p:Bob"]);
   assert.equal(back.convs["r:general"].items.length, 0, "rooms get their history from joined");
-  assert.equal(back.convs["p:bob"].items[0].text, "psst");
+  assert.equal(back.convs["p:Bob"].items[0].text, "psst");
   assert.deepEqual(comebackFrames(back), [
     { type: "rooms" },
     { type: "join", rooms: ["general"] },
-    { type: "open_private", to: "Bob" },
+    { type: "private_history", nickname: "Bob" },
   ]);
   // After the welcome the toast says we are back.
   const welcomed = reduce(back, { type: "welcome", session: "s2", me: person("Alice"), age_band: "18+", visible_hours: 6, max_message_chars: 1000 });
   assert.equal(welcomed.phase, "chat");
   assert.equal(welcomed.toasts.at(-1).key, "conn.back");
-  // An older server does not know open_private: no more tries.
-  let old = reduce(welcomed, { type: "@probe", frame: "open_private" });
+  // An older server does not know private_history: no more tries.
+  let old = reduce(welcomed, { type: "@probe", frame: "private_history" });
   old = reduce(old, { type: "error", code: "unknown_frame", message: "" });
-  assert.equal(old.unsupported.open_private, true);
-  assert.equal(comebackFrames(old).some((f) => f.type === "open_private"), false);
+  assert.equal(old.unsupported.private_history, true);
+  assert.equal(comebackFrames(old).some((f) => f.type === "private_history"), false);
 });
 
 test("resume refused: the token is dropped so that the page enters again", () => {
@@ -286,6 +302,12 @@ test("mentions: a word, any case, not inside another word", () => {
   let s = inGeneral(entered());
   s = reduce(s, msg(40, "Bob", "Alice, tu es là ?"));
   assert.equal(s.convs["r:general"].items.at(-1).mention, true);
+});
+
+test("a message a moderator removed leaves the page", () => {
+  let s = inGeneral(entered(), [msg(1, "Bob", "a"), msg(2, "Bob", "b")]);
+  s = reduce(s, { type: "removed", id: 1, room: "general" });
+  assert.deepEqual(s.convs["r:general"].items.map((it) => it.id), [2]);
 });
 
 test("frames the page does not know change nothing", () => {

@@ -9,15 +9,13 @@ import { language, onLanguageChange, setLanguage, t } from "./i18n.js";
 import { scheduler } from "./render.js";
 import {
   comebackFrames,
-  findPerson,
-  foldKey,
   initialState,
-  isMe,
+  isMyName,
+  keyOf,
   mayEnter,
-  personKey,
+  privateKey,
   reduce,
   roomKey,
-  senderKey,
   snapshot,
   totalUnread,
 } from "./store.js";
@@ -135,7 +133,7 @@ function effects(before, after, event) {
       startTimers();
       // After a reload or a lost connection: the same rooms and private conversations again.
       for (const frame of comebackFrames(after)) {
-        if (frame.type === "open_private") dispatchLater({ type: "@probe", frame: "open_private" });
+        if (frame.type === "private_history") dispatchLater({ type: "@probe", frame: "private_history" });
         send(frame);
       }
       if (before.phase === "entering") dispatchLater({ type: "@panel", panel: "rooms" });
@@ -151,15 +149,18 @@ function effects(before, after, event) {
       ui.verifyOpen = false;
       break;
     case "typing": {
-      const ckey = event.room ? roomKey(event.room) : `p:${senderKey(event)}`;
+      const ckey = event.room ? roomKey(event.room) : privateKey(event.sender);
       const id = `${ckey} ${event.sender}`;
       clearTimeout(timers.typing.get(id));
       timers.typing.set(id, setTimeout(() => dispatch({ type: "@typing_over", key: ckey, nickname: event.sender }), TYPING_SHOWN_MS));
       break;
     }
     case "message":
+      attention(after, event);
+      break;
     case "private_message":
       attention(after, event);
+      if (!before.convs[privateKey(event.sender)] && !after.convs[privateKey(event.sender)]?.person) askPeople();
       break;
     case "error":
       onErrorEffects(before, after, event);
@@ -222,11 +223,11 @@ function beep() {
 }
 
 function attention(s, frame) {
-  const key = senderKey(frame);
-  if (isMe(s, key) || s.ignored.includes(key)) return;
   const privately = frame.type === "private_message";
-  const ckey = privately ? `p:${key}` : roomKey(frame.room);
+  const ckey = privately ? privateKey(frame.sender) : roomKey(frame.room);
   const conv = s.convs[ckey];
+  const key = keyOf(s, frame.sender, frame.sender_key, conv);
+  if (isMyName(s, frame.sender) || s.ignored.includes(key)) return;
   const item = conv?.items.at(-1);
   const mention = !privately && item?.kind === "message" && item.mention;
   if (!privately && !mention) return;
@@ -279,7 +280,8 @@ async function connect() {
   }
   if (state.phase === "reconnecting" && state.resumeToken && !state.unsupported.resume) {
     dispatch({ type: "@probe", frame: "resume" });
-    send({ type: "resume", token: state.resumeToken });
+    const device = deviceToken();
+    send(device ? { type: "resume", token: state.resumeToken, device } : { type: "resume", token: state.resumeToken });
   } else if (state.identity) {
     send(state.identity);
   }
@@ -326,6 +328,17 @@ function startTimers() {
 function stopTimers() {
   for (const timer of timers.intervals) clearInterval(timer);
   timers.intervals = [];
+}
+
+let peopleQueued = false;
+/** The people list, to know the age and region of someone who shares no room with us. */
+function askPeople() {
+  if (peopleQueued) return;
+  peopleQueued = true;
+  setTimeout(() => {
+    peopleQueued = false;
+    if (state.phase === "chat") requestPeople();
+  }, 300);
 }
 
 let roomsQueued = false;
@@ -444,9 +457,17 @@ const act = {
   },
   openPrivate(nickname, person) {
     rememberDraft();
-    const key = person ? personKey(person) : (findPerson(state, nickname) && personKey(findPerson(state, nickname))) || foldKey(nickname);
-    if (isMe(state, key)) return;
-    dispatch({ type: "@open_private", nickname, key, person });
+    if (isMyName(state, nickname)) return;
+    const known = Boolean(state.convs[privateKey(nickname)]);
+    dispatch({ type: "@open_private", nickname, person });
+    if (!known) {
+      // What was said with this person lately, and who they are when they share no room.
+      if (!state.unsupported.private_history) {
+        dispatch({ type: "@probe", frame: "private_history" });
+        send({ type: "private_history", nickname });
+      }
+      if (!state.convs[privateKey(nickname)]?.person) askPeople();
+    }
     ui.cardOpener = null;
     queueMicrotask(() => document.getElementById("composer-input")?.focus());
   },
@@ -531,7 +552,7 @@ const act = {
     event.preventDefault();
     const form = event.currentTarget;
     dispatch({ type: "@probe", frame: "report" });
-    send({ type: "report", target: nickname, reason: form.reason.value, details: form.details.value.trim() });
+    send({ type: "report", target: `person:${nickname}`, reason: form.reason.value, details: form.details.value.trim(), ref: connection.nextRef() });
     ui.reportOpen = false;
     closeCard();
   },

@@ -607,6 +607,77 @@ export const ERRORS = {
     en: "Too many list requests in a short time.",
     retry: true,
   },
+  photo_too_large: {
+    fr: "Cette photo est trop lourde. Choisissez-en une plus petite.",
+    en: "This photo is too large. Choose a smaller one.",
+  },
+  photo_empty: {
+    fr: "Le fichier de la photo est vide.",
+    en: "The photo file is empty.",
+  },
+  photo_format_unsupported: {
+    fr: "Ce format de photo n'est pas accepté : envoyez un JPEG, un PNG ou un WebP.",
+    en: "This photo format is not accepted: send a JPEG, PNG or WebP.",
+  },
+  photo_corrupt: {
+    fr: "Cette photo est abîmée et ne peut pas être lue.",
+    en: "This photo is damaged and cannot be read.",
+  },
+  photo_polyglot: {
+    fr: "Ce fichier n'est pas seulement une photo : il n'est pas accepté.",
+    en: "This file is not only a photo, so it is not accepted.",
+  },
+  photo_dimensions: {
+    fr: "Cette photo est trop grande ou trop petite en pixels.",
+    en: "This photo is too big or too small in pixels.",
+  },
+  photo_bomb: {
+    fr: "Ce fichier est refusé : il se décompresse en une image démesurée.",
+    en: "This file is refused: it unpacks into an enormous image.",
+  },
+  photo_not_here: {
+    fr: "Pas de photos ici : des moins de 18 ans et des adultes lisent ce salon.",
+    en: "No photos here: people under 18 and adults both read this room.",
+    fr_minor: "Pas de photos ici, pour votre protection : des adultes lisent aussi ce salon.",
+    en_minor: "No photos here, for your protection: adults read this room too.",
+  },
+  photo_refused: {
+    fr: "Cette photo n'a pas été envoyée.",
+    en: "This photo was not sent.",
+  },
+  photo_not_expected: {
+    fr: "La photo est arrivée trop tard. Réessayez de l'envoyer.",
+    en: "The photo arrived too late. Try sending it again.",
+  },
+  photos_disabled: {
+    fr: "L'envoi de photos n'est pas ouvert sur ce site.",
+    en: "Sending photos is not open on this site.",
+  },
+  report_target_not_found: {
+    fr: "Ce que vous signalez n'existe plus ou n'est plus visible.",
+    en: "What you are reporting no longer exists or is no longer visible.",
+  },
+  rate_limited_reports: {
+    fr: "Vous avez envoyé beaucoup de signalements d'un coup.",
+    en: "You have sent many reports at once.",
+    retry: true,
+  },
+  statement_not_found: {
+    fr: "Cette décision n'existe pas ou ne vous concerne pas.",
+    en: "This decision does not exist or does not concern you.",
+  },
+  appeal_closed: {
+    fr: "Le délai pour contester cette décision (six mois) est passé.",
+    en: "The time to appeal this decision (six months) has passed.",
+  },
+  already_appealed: {
+    fr: "Vous avez déjà contesté cette décision : la réponse viendra ici.",
+    en: "You have already appealed this decision: the answer will come here.",
+  },
+  not_appealable: {
+    fr: "Cette décision est définitive sur causerie ; un règlement extrajudiciaire reste possible.",
+    en: "This decision is final on causerie; out-of-court settlement remains possible.",
+  },
   nickname_reserved: {
     fr: "Ce pseudo est réservé (équipe du site, autorités) ou lui ressemble trop. Choisissez-en un autre.",
     en: "This nickname is reserved (site staff, authorities) or looks too much like one. Choose another one.",

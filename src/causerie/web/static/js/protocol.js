@@ -9,6 +9,8 @@
  * @property {string} gender
  * @property {string} region
  * @property {string} department
+ * @property {string} [key]
+ * @property {string} [side]
  */
 
 /**
@@ -20,6 +22,8 @@
  * @property {number} count
  * @property {string} [topic]
  * @property {string} [region]
+ * @property {string} [name_en]
+ * @property {string} [topic_en]
  */
 
 /**
@@ -127,6 +131,51 @@
  */
 
 /**
+ * @typedef {object} Report
+ * @property {"report"} type
+ * @property {string} target
+ * @property {string} reason
+ * @property {string} [details]
+ * @property {string | null} [ref]
+ */
+
+/**
+ * @typedef {object} ListStatements
+ * @property {"statements"} type
+ * @property {string | null} [ref]
+ */
+
+/**
+ * @typedef {object} Appeal
+ * @property {"appeal"} type
+ * @property {string} statement
+ * @property {string} text
+ * @property {string | null} [ref]
+ */
+
+/**
+ * @typedef {object} Resume
+ * @property {"resume"} type
+ * @property {string} token
+ * @property {string | null} [device]
+ */
+
+/**
+ * @typedef {object} PrivateHistory
+ * @property {"private_history"} type
+ * @property {string} nickname
+ */
+
+/**
+ * @typedef {object} PhotoUpload
+ * @property {"photo_upload"} type
+ * @property {string | null} [room]
+ * @property {string | null} [to]
+ * @property {string} [caption]
+ * @property {string | null} [ref]
+ */
+
+/**
  * @typedef {object} RoomMessage
  * @property {"message"} type
  * @property {number} id
@@ -157,6 +206,7 @@
  * @property {number} visible_hours
  * @property {number} max_message_chars
  * @property {string | null} [age_notice]
+ * @property {string | null} [resume_token]
  */
 
 /**
@@ -257,6 +307,80 @@
  */
 
 /**
+ * @typedef {object} PhotoMessage
+ * @property {"photo"} type
+ * @property {number} id
+ * @property {string} sender
+ * @property {number} width
+ * @property {number} height
+ * @property {string} url
+ * @property {string} thumb_url
+ * @property {number} at
+ * @property {string | null} [room]
+ * @property {string | null} [recipient]
+ * @property {string} [caption]
+ * @property {boolean} [blurred]
+ */
+
+/**
+ * @typedef {object} UploadGranted
+ * @property {"upload_granted"} type
+ * @property {number} max_bytes
+ * @property {number} expires_at
+ * @property {string | null} [ref]
+ */
+
+/**
+ * @typedef {object} Removed
+ * @property {"removed"} type
+ * @property {number} id
+ * @property {string | null} [room]
+ */
+
+/**
+ * @typedef {object} Reported
+ * @property {"reported"} type
+ * @property {string} report
+ * @property {string | null} [ref]
+ */
+
+/**
+ * @typedef {object} StatementOfReasons
+ * @property {"statement"} type
+ * @property {string} id
+ * @property {string} decision
+ * @property {string} category
+ * @property {string} ground
+ * @property {boolean} automated
+ * @property {string} message
+ * @property {number} at
+ * @property {string | null} [content]
+ * @property {number | null} [appeal_until]
+ * @property {string} [appeal_status]
+ */
+
+/**
+ * @typedef {object} StatementList
+ * @property {"statements"} type
+ * @property {StatementOfReasons[]} statements
+ * @property {string | null} [ref]
+ */
+
+/**
+ * @typedef {object} AppealReceived
+ * @property {"appeal_received"} type
+ * @property {string} statement
+ * @property {string | null} [ref]
+ */
+
+/**
+ * @typedef {object} PrivateHistoryList
+ * @property {"private_history"} type
+ * @property {string} nickname
+ * @property {PrivateMessage[]} messages
+ */
+
+/**
  * @typedef {object} Error
  * @property {"error"} type
  * @property {string} code
@@ -268,10 +392,10 @@
  * @property {string | null} [category]
  */
 
-/** @typedef {Enter | ListRooms | Join | Leave | Members | Say | SendPrivate | Typing | Ignore | Unignore | People | CreateRoom | SetTopic | Ping | VerifyAge} ClientFrame */
-/** @typedef {RoomMessage | PrivateMessage | Welcome | Ack | RoomList | Joined | Left | MemberList | MemberJoined | MemberLeft | TypingNotice | Topic | PeopleList | Ignored | Pong | AgeVerified | BandChanged | Error} ServerFrame */
+/** @typedef {Enter | ListRooms | Join | Leave | Members | Say | SendPrivate | Typing | Ignore | Unignore | People | CreateRoom | SetTopic | Ping | VerifyAge | Report | ListStatements | Appeal | Resume | PrivateHistory | PhotoUpload} ClientFrame */
+/** @typedef {RoomMessage | PrivateMessage | Welcome | Ack | RoomList | Joined | Left | MemberList | MemberJoined | MemberLeft | TypingNotice | Topic | PeopleList | Ignored | Pong | AgeVerified | BandChanged | PhotoMessage | UploadGranted | Removed | Reported | StatementOfReasons | StatementList | AppealReceived | PrivateHistoryList | Error} ServerFrame */
 
-export const CLIENT_FRAME_TYPES = Object.freeze(["enter", "rooms", "join", "leave", "members", "say", "private", "typing", "ignore", "unignore", "people", "create_room", "set_topic", "ping", "verify_age"]);
-export const SERVER_FRAME_TYPES = Object.freeze(["message", "private_message", "welcome", "ack", "room_list", "joined", "left", "member_list", "member_joined", "member_left", "typing", "topic", "people", "ignored", "pong", "age_verified", "band_changed", "error"]);
+export const CLIENT_FRAME_TYPES = Object.freeze(["enter", "rooms", "join", "leave", "members", "say", "private", "typing", "ignore", "unignore", "people", "create_room", "set_topic", "ping", "verify_age", "report", "statements", "appeal", "resume", "private_history", "photo_upload"]);
+export const SERVER_FRAME_TYPES = Object.freeze(["message", "private_message", "welcome", "ack", "room_list", "joined", "left", "member_list", "member_joined", "member_left", "typing", "topic", "people", "ignored", "pong", "age_verified", "band_changed", "photo", "upload_granted", "removed", "reported", "statement", "statements", "appeal_received", "private_history", "error"]);
 export const GENDERS = Object.freeze(["woman", "man", "nonbinary", "other"]);
 export const AGE_BANDS = Object.freeze(["13-14", "15-17", "18+"]);

@@ -47,6 +47,7 @@
  * @property {string[]} typing   nicknames typing now
  * @property {boolean} typingRefused
  * @property {string} draft
+ * @property {string} [partnerKey] the other person's nickname key, for a private conversation
  */
 
 export const MAX_ITEMS = 500;
@@ -80,12 +81,14 @@ export function foldKey(nickname) {
 
 /** @param {{nickname: string, key?: string}} person */
 export const personKey = (person) => person.key || foldKey(person.nickname);
-/** @param {{sender: string, sender_key?: string}} frame */
-export const senderKey = (frame) => frame.sender_key || foldKey(frame.sender);
 /** @param {string} id */
 export const roomKey = (id) => `r:${id}`;
-/** @param {string} key a nickname key */
-export const privateKey = (key) => `p:${key}`;
+/**
+ * A private conversation is keyed by the other person's nickname exactly as the server spells it
+ * (nicknames are unique among the people online), so that no key is ever derived here.
+ * @param {string} nickname
+ */
+export const privateKey = (nickname) => `p:${nickname}`;
 
 export function initialState() {
   return {
@@ -154,6 +157,21 @@ export function initialState() {
 
 export const isMinor = (/** @type {State} */ s) => s.band !== null && s.band !== "18+";
 export const isMe = (/** @type {State} */ s, /** @type {string} */ key) => s.meKey !== "" && key === s.meKey;
+/** By the nickname as the server spells it. */
+export const isMyName = (/** @type {State} */ s, /** @type {string} */ nickname) => s.me !== null && nickname === s.me.nickname;
+
+/**
+ * The server's nickname key of `nickname`: from the frame (`sender_key`) when it has one, else
+ * from a person the server described (a member, the people list, a conversation's person);
+ * only for someone the page knows nothing about is it folded here.
+ * @param {State} s @param {string} nickname @param {string} [given] @param {Conv} [conv]
+ */
+export function keyOf(s, nickname, given, conv) {
+  if (given) return given;
+  if (isMyName(s, nickname)) return s.meKey;
+  const known = conv?.members.find((p) => p.nickname === nickname) ?? (conv?.person?.nickname === nickname ? conv.person : undefined) ?? findPerson(s, nickname);
+  return known ? personKey(known) : foldKey(nickname);
+}
 
 /** @param {State} s @param {RoomInfo} room */
 export function mayEnter(s, room) {
@@ -230,12 +248,12 @@ function roomConv(s, room) {
   return { ...conv, room: { ...conv.room, ...room } };
 }
 
-/** @param {State} s @param {string} nickname @param {string} key @param {Person} [person] */
-function privateConv(s, nickname, key, person) {
-  const ckey = privateKey(key);
+/** @param {State} s @param {string} nickname @param {Person} [person] @returns {Conv} */
+function privateConv(s, nickname, person) {
+  const ckey = privateKey(nickname);
   const conv = s.convs[ckey] ?? { ...newConv(ckey, "private"), nickname };
   const known = person ?? conv.person ?? findPerson(s, nickname);
-  return { ...conv, nickname, person: known };
+  return { ...conv, nickname, person: known, partnerKey: known ? personKey(known) : conv.partnerKey ?? keyOf(s, nickname) };
 }
 
 /** @param {Item[]} items */
@@ -262,8 +280,8 @@ export function mentions(/** @type {string} */ text, /** @type {string} */ nickn
  * @param {State} s @param {Conv} conv @param {any} frame @param {{history?: boolean}} [opts]
  */
 function receive(s, conv, frame, opts = {}) {
-  const key = senderKey(frame);
-  const own = isMe(s, key);
+  const key = keyOf(s, frame.sender, frame.sender_key, conv);
+  const own = isMyName(s, frame.sender);
   if (conv.items.some((it) => it.kind === "message" && it.id === frame.id)) {
     if (!own) return { s, conv };
   }
@@ -391,9 +409,8 @@ export function reduce(s, e) {
     case "@open":
       return activate(s, e.key);
     case "@open_private": {
-      const key = e.key || foldKey(e.nickname);
-      if (isMe(s, key)) return s;
-      const conv = privateConv(s, e.nickname, key, e.person);
+      if (isMyName(s, e.nickname)) return s;
+      const conv = privateConv(s, e.nickname, e.person);
       return { ...activate(put(s, conv), conv.key), card: null };
     }
     case "@close":
@@ -527,10 +544,9 @@ export function reduce(s, e) {
       return put(done.s, done.conv);
     }
     case "private_message": {
-      const fromMe = isMe(s, senderKey(e));
+      const fromMe = isMyName(s, e.sender);
       const partner = fromMe ? e.recipient : e.sender;
-      const partnerKey = fromMe ? e.recipient_key || foldKey(e.recipient) : senderKey(e);
-      const conv = privateConv(s, partner, partnerKey, undefined);
+      const conv = privateConv(s, partner, undefined);
       const done = receive(s, conv, e);
       let next = put(done.s, done.conv);
       if (!fromMe && (conv.key !== s.active || !s.visible)) {
@@ -539,18 +555,27 @@ export function reduce(s, e) {
       return next;
     }
     case "private_history": {
-      // Expected from the server: {with, with_key?, person?, history: PrivateMessage[]}.
-      const nickname = e.person?.nickname ?? e.with;
+      // {nickname, messages}: what was said with this person within the visible window.
       /** @type {Conv} */
-      let conv = privateConv(s, nickname, e.with_key || (e.person ? personKey(e.person) : foldKey(nickname)), e.person);
-      let next = dropProbe(s, "open_private");
-      for (const message of e.history ?? []) ({ s: next, conv } = receive(next, conv, message, { history: true }));
+      let conv = privateConv(s, e.nickname, e.person);
+      let next = dropProbe(s, "private_history");
+      for (const message of e.messages ?? []) ({ s: next, conv } = receive(next, conv, message, { history: true }));
       return put(next, conv);
     }
+    case "removed": {
+      // A moderator removed a message: it leaves every conversation that shows it.
+      let next = s;
+      for (const conv of Object.values(s.convs)) {
+        if (e.room && conv.key !== roomKey(e.room)) continue;
+        if (!conv.items.some((it) => it.kind === "message" && it.id === e.id)) continue;
+        next = put(next, { ...conv, items: conv.items.filter((it) => !(it.kind === "message" && it.id === e.id)) });
+      }
+      return next;
+    }
     case "typing": {
-      const ckey = e.room ? roomKey(e.room) : privateKey(senderKey(e));
+      const ckey = e.room ? roomKey(e.room) : privateKey(e.sender);
       const conv = s.convs[ckey];
-      if (!conv || isMe(s, senderKey(e)) || conv.typing.includes(e.sender)) return s;
+      if (!conv || isMyName(s, e.sender) || conv.typing.includes(e.sender)) return s;
       return put(s, { ...conv, typing: [...conv.typing, e.sender] });
     }
     case "topic": {
@@ -575,7 +600,7 @@ export function reduce(s, e) {
     case "age_verified":
       return addToast({ ...s, verified: true, joinAfterVerify: null }, { kind: "info", key: "verify.done" });
     case "reported":
-      return addToast(dropProbe(s, "report"), { kind: "info", key: "report.done" });
+      return addToast(dropProbe(s, "report"), { kind: "info", key: "report.done", vars: { report: e.report } });
     case "error":
       return onError(s, e);
     default:
@@ -648,10 +673,8 @@ function onError(s, e) {
     }
     next = { ...next, requestedJoins: [], joinAfterVerify };
   }
-  if (e.frame === "private" || e.frame === "open_private") {
-    // Nothing to add: shown on the message, or the conversation stays as it is.
-    if (e.frame === "open_private") return next;
-  }
+  // A history that cannot be had (the person left) leaves the conversation as it is.
+  if (e.frame === "private_history") return next;
   return addToast(next, { kind: "error", error: e });
 }
 
@@ -697,10 +720,10 @@ export function comebackFrames(s) {
   /** @type {object[]} */
   const frames = [{ type: "rooms" }];
   if (rooms.length) frames.push({ type: "join", rooms });
-  if (!s.unsupported.open_private) {
+  if (!s.unsupported.private_history) {
     for (const k of s.order) {
       const c = s.convs[k];
-      if (c.kind === "private") frames.push({ type: "open_private", to: c.nickname });
+      if (c.kind === "private") frames.push({ type: "private_history", nickname: c.nickname });
     }
   }
   return frames;

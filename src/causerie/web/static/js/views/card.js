@@ -4,15 +4,15 @@
 
 import { html } from "../html.js";
 import { CATEGORIES, categoryName, t } from "../i18n.js";
-import { findPerson, foldKey, isMe, personKey } from "../store.js";
+import { findPerson, isMyName, keyOf } from "../store.js";
 import { avatarClass, initial, personLine } from "../words.js";
 
 export function Card({ state, ui, act }) {
   const nickname = state.card;
   if (!nickname) return null;
   const person = findPerson(state, nickname);
-  const key = person ? personKey(person) : foldKey(nickname);
-  if (isMe(state, key)) return null;
+  const key = keyOf(state, nickname);
+  if (isMyName(state, nickname)) return null;
   const ignored = state.ignored.includes(key);
   const onKeyDown = (e) => {
     if (e.key === "Escape") act.closeCard();

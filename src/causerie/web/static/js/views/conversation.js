@@ -4,7 +4,7 @@
 
 import { html } from "../html.js";
 import { roomWords, t } from "../i18n.js";
-import { isMe, rows } from "../store.js";
+import { findPerson, isMe, rows } from "../store.js";
 import { avatarClass, clockTime, dayWords, explain, initial, personLine } from "../words.js";
 import { Composer } from "./composer.js";
 import { convTitle } from "./tabs.js";
@@ -73,14 +73,16 @@ export function Conversation({ state, ui, act }) {
   const room = conv.kind === "room";
   const hosted = room && state.hosted.includes(conv.id);
   const topic = room ? roomWords(conv.room).topic : "";
-  const ignored = !room && state.ignored.includes(conv.key.slice(2));
+  const partnerKey = conv.partnerKey ?? "";
+  const person = room ? undefined : conv.person ?? findPerson(state, conv.nickname);
+  const ignored = !room && state.ignored.includes(partnerKey);
   return html`<section id="conv" class="conv" aria-labelledby="conv-title">
     <header class="conv-head">
-      ${!room && html`<span class="avatar ${avatarClass(conv.key.slice(2))}" aria-hidden="true">${initial(conv.nickname)}</span>`}
+      ${!room && html`<span class="avatar ${avatarClass(partnerKey)}" aria-hidden="true">${initial(conv.nickname)}</span>`}
       <div class="conv-titles">
         <h2 id="conv-title" data-testid="conv-title">${title}</h2>
         <p id="conv-topic" class="topic${room && !topic ? " muted" : ""}" data-testid="conv-topic">
-          ${room ? topic || t("chat.topic_none") : [t("chat.private"), personLine(conv.person)].filter(Boolean).join(" · ")}
+          ${room ? topic || t("chat.topic_none") : [t("chat.private"), personLine(person)].filter(Boolean).join(" · ")}
         </p>
       </div>
       <div class="conv-actions">
@@ -88,7 +90,7 @@ export function Conversation({ state, ui, act }) {
         ${!room && html`<button type="button" class="ghost" data-testid="conv-card" aria-haspopup="dialog"
             onClick=${(e) => act.openCard(conv.nickname, e.currentTarget)}>${t("chat.options")}</button>`}
         ${!room && html`<button type="button" class="ghost" data-testid="conv-ignore"
-            onClick=${() => (ignored ? act.unignore(conv.nickname) : act.ignore(conv.nickname, conv.key.slice(2)))}>
+            onClick=${() => (ignored ? act.unignore(conv.nickname) : act.ignore(conv.nickname, partnerKey))}>
             ${t(ignored ? "people.unignore" : "people.ignore")}</button>`}
         <button type="button" class="ghost" data-testid="conv-leave" onClick=${() => act.leave(conv)}>${t(room ? "chat.leave" : "chat.close")}</button>
       </div>

@@ -3,7 +3,7 @@
 
 import { html } from "../html.js";
 import { t } from "../i18n.js";
-import { isMe, isMinor, personKey } from "../store.js";
+import { findPerson, isMe, isMinor, personKey } from "../store.js";
 import { PersonRow } from "./people.js";
 
 export function Members({ state, act }) {
@@ -12,8 +12,9 @@ export function Members({ state, act }) {
   let body = html`<li class="muted">${t("members.none")}</li>`;
   if (conv?.kind === "private") {
     title = conv.nickname;
+    const person = conv.person ?? findPerson(state, conv.nickname);
     body = [
-      conv.person && html`<${PersonRow} key="p" state=${state} person=${conv.person} act=${act} actions=${false} />`,
+      person && html`<${PersonRow} key="p" state=${state} person=${person} act=${act} actions=${false} />`,
       html`<li class="muted" key="m">${t("members.private", { nickname: conv.nickname })}</li>`,
     ];
   } else if (conv) {
