@@ -334,6 +334,30 @@ class Client:
         """Hand over an age verification token proving "over 18"; ClientError if refused."""
         await self._request(f.VerifyAge(token=token, ref=str(next(self._refs))), (f.AgeVerified,))
 
+    async def report(self, target: str, reason: str, details: str = "") -> str:
+        """Report an item (EU DSA Art. 16) and return the report's id.
+
+        ``target`` is ``kind:id``: ``message:42``, ``private:43``, ``person:<nickname>``,
+        ``room:<room id>``, ``topic:<room id>``, ``photo:<id>``; ``reason`` a policy category
+        (``causerie.domain.Category``) or ``"other"``. Reporting the same item again returns the
+        first report's id.
+        """
+        frame = f.Report(target=target, reason=reason, details=details, ref=str(next(self._refs)))
+        (reply,) = await self._request(frame, (f.Reported,))
+        return reply.report
+
+    async def statements(self) -> list[f.StatementOfReasons]:
+        """The statements of reasons that concern you, newest first (EU DSA Art. 17)."""
+        frame = f.ListStatements(ref=str(next(self._refs)))
+        (reply,) = await self._request(frame, (f.StatementList,))
+        return reply.statements
+
+    async def appeal(self, statement: str, text: str) -> None:
+        """Appeal a statement of reasons within six months (EU DSA Art. 20); its outcome comes
+        later as a ``statement`` event."""
+        frame = f.Appeal(statement=statement, text=text, ref=str(next(self._refs)))
+        await self._request(frame, (f.AppealReceived,))
+
     async def ping(self) -> None:
         await self._request(f.Ping(), (f.Pong,))
 

@@ -202,7 +202,7 @@ async def test_mass_reports_against_one_person_are_one_job(site: Harness) -> Non
 
 
 async def test_child_safety_first_and_trusted_flaggers_next(site: Harness) -> None:
-    alice, bob = await _two_in_general(site)
+    alice, _ = await _two_in_general(site)
     carol = await site.enter("Carol", 30)
     await carol.join("general")
     await site.node.chat.reports.store.set_trusted("carol", True)

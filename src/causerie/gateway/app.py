@@ -30,6 +30,7 @@ from causerie.console.wiring import from_node as console_of
 from causerie.errors import ErrorCode
 from causerie.gateway.connection import Connection
 from causerie.gateway.guard import Guard, OriginPolicy, is_local, quiet_invalid_utf8
+from causerie.gateway.notice import NoticeForm
 from causerie.legal.proxy import TrustedProxies
 from causerie.node import Node
 from causerie.protocol import frames as f
@@ -158,6 +159,18 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
         finally:
             guard.release(address.ip)
 
+    def address_of(request: Request) -> str:
+        client = request.client
+        return proxies.resolve(
+            client.host if client else "",
+            client.port if client else 0,
+            request.headers,
+            settings.legal.proxy_port_header,
+        ).ip
+
+    # The public notice form (EU DSA Art. 16), for people who are not chatting.
+    notice = NoticeForm(the_node.chat.reports.notice, address_of)
+
     def local_only(request: Request) -> bool:
         client = request.client
         address = proxies.resolve(
@@ -226,6 +239,7 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
             Route("/healthz", health),
             Route("/readyz", ready),
             Route("/metrics", metrics),
+            Route("/report", notice.endpoint, methods=["GET", "POST"]),
             Route("/photos/{photo_id:str}", photo),
             Route("/photos/{photo_id:str}/thumb", photo),
             # Staff only: sign-in with password and TOTP (docs/moderation.md).
