@@ -250,6 +250,21 @@ class Client:
         (self.welcome,) = await self._request(frame, (Welcome,))
         return self.welcome
 
+    async def resume(self, token: str, *, device: str) -> Welcome:
+        """Come back as the chatter of an earlier ``welcome`` (its ``resume_token``, the same
+        ``device``); the rooms are joined again and their ``joined`` frames arrive as events."""
+        (self.welcome,) = await self._request(f.Resume(token=token, device=device), (Welcome,))
+        return self.welcome
+
+    async def logout(self) -> None:
+        """Leave the site on purpose: the resume token stops working; the server closes."""
+        await self._request(f.Logout(), (f.LoggedOut,))
+
+    async def private_history(self, nickname: str) -> list[f.PrivateMessage]:
+        """What was said with ``nickname`` within the visible window, oldest first."""
+        (reply,) = await self._request(f.PrivateHistory(nickname=nickname), (f.PrivateHistoryList,))
+        return reply.messages
+
     async def rooms(self) -> list[RoomInfo]:
         (room_list,) = await self._request(f.ListRooms(), (f.RoomList,))
         return room_list.rooms

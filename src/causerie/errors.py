@@ -98,6 +98,8 @@ class ErrorCode(StrEnum):
     # A binary message with no ``photo_upload`` before it, or after its time ran out.
     PHOTO_NOT_EXPECTED = "photo_not_expected"
     PHOTOS_DISABLED = "photos_disabled"
+    # The resume token is unknown, used, expired or from another device: enter again.
+    RESUME_REFUSED = "resume_refused"
     # Reports, statements of reasons and appeals (EU DSA Art. 16, 17, 20).
     # The reported item does not exist, or is not one you could see.
     REPORT_TARGET_NOT_FOUND = "report_target_not_found"

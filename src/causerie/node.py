@@ -39,6 +39,7 @@ from causerie.store.database import create_engine, migrate
 from causerie.store.messages import MessageStore
 from causerie.store.presence import PresenceStore
 from causerie.store.reports import ReportStore
+from causerie.store.resume import ResumeStore
 from causerie.store.review import ReviewStore
 from causerie.store.rooms import RoomStore
 from causerie.store.safety import SafetyStore
@@ -148,6 +149,7 @@ class Node:
                 clock=clock,
             ),
             photos=photos,
+            resumes=ResumeStore(self.engine),
             reports=ReportParts(
                 reports=ReportStore(self.engine),
                 statements=self.statements,

@@ -116,6 +116,9 @@ class ChatSettings(_Section):
     # Nicknames nobody may take, nor anything that looks like them (one per line, ``#``
     # comments); empty: the list that ships with causerie (staff and authority names).
     reserved_names_file: Path | None = None
+    # How long after a connection ends its chatter can come back with ``resume`` (a reload, a
+    # network change): same nickname, same rooms.
+    resume_seconds: float = Field(default=900.0, ge=0)
 
 
 class LegalSettings(_Section):

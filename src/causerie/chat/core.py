@@ -52,6 +52,8 @@ def room_info(row: RoomRow, count: int) -> f.RoomInfo:
         count=count,
         topic=row.topic,
         region=row.region_code,
+        name_en=row.name_en,
+        topic_en=row.topic_en,
     )
 
 

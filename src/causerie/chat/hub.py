@@ -40,6 +40,8 @@ class LocalSession:
     outbox: Outbox
     rooms: set[str] = field(default_factory=set)
     ignored: set[str] = field(default_factory=set)
+    # The chatter's sessions before a resume: their private history is this chatter's too.
+    earlier_sessions: tuple[str, ...] = ()
 
 
 class Hub:

@@ -39,6 +39,34 @@ class Messaging:
             session, ContentKind.PRIVATE_MESSAGE, text, Destination(recipient=recipient), ref, peer
         )
 
+    async def private_history(self, session: LocalSession, nickname: str) -> f.PrivateHistoryList:
+        """What this chatter (in this session and the ones it resumed) and ``nickname`` wrote to
+        each other within the visible window, oldest first."""
+        core = self.core
+        if nickname_key(nickname) in session.ignored:
+            return f.PrivateHistoryList(nickname=nickname, messages=[])
+        rows = await core.messages.private_between(
+            (*session.earlier_sessions, session.id),
+            nickname,
+            core.clock() - core.visible_seconds,
+            core.settings.chat.history_on_join,
+        )
+        return f.PrivateHistoryList(
+            nickname=nickname,
+            messages=[
+                f.PrivateMessage(
+                    id=m.id,
+                    sender=m.sender_nickname,
+                    recipient=m.recipient_nickname or "",
+                    text=m.text,
+                    at=m.created_at,
+                    blurred=m.blurred,
+                )
+                for m in rows
+                if m.photo_id is None
+            ],
+        )
+
     async def _recipient(self, session: LocalSession, to: str) -> OnlineSession:
         key = nickname_key(to)
         if key == session.key:

@@ -26,6 +26,9 @@ class _RoomEntry(msgspec.Struct, forbid_unknown_fields=True):
     name: str
     audience: Audience = Audience.ALL
     topic: str = ""
+    # English, for chatters whose client speaks English (empty: as in French).
+    name_en: str = ""
+    topic_en: str = ""
 
 
 class _Catalogue(msgspec.Struct, forbid_unknown_fields=True):
@@ -83,6 +86,8 @@ def load_catalogue(path: Path | None) -> list[RoomRow]:
                 topic=entry.topic,
                 host_key=None,
                 position=position,
+                name_en=entry.name_en,
+                topic_en=entry.topic_en,
             )
         )
     for offset, region in enumerate(REGIONS):

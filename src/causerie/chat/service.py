@@ -8,9 +8,9 @@ included) before storing, recording and publishing.
 =================  ==========================================================================
 use case           actions
 =================  ==========================================================================
-``entry``          enter, exit, verify_age, announce_departures
+``entry``          enter, resume, logout, exit, verify_age, announce_departures
 ``membership``     list_rooms, join, leave, members, create_room, set_topic
-``messaging``      say, send_private, typing (through ``delivery``)
+``messaging``      say, send_private, typing, private_history (through ``delivery``)
 ``people``         people, ignore, unignore
 ``photos``         grant an upload, then send the photo (through ``delivery``)
 ``reports``        report (EU DSA Art. 16), the public form's notices
@@ -28,14 +28,22 @@ from causerie.chat.people import People
 from causerie.chat.photos import PhotoParts, Photos
 from causerie.chat.reports import ReportParts, Reports
 from causerie.chat.statements import Statements
+from causerie.store.resume import ResumeStore
 
 
 class ChatService:
     """The use cases of one node, and their actions under the names the gateway calls."""
 
-    def __init__(self, core: ChatCore, *, photos: PhotoParts, reports: ReportParts) -> None:
+    def __init__(
+        self,
+        core: ChatCore,
+        *,
+        photos: PhotoParts,
+        reports: ReportParts,
+        resumes: ResumeStore,
+    ) -> None:
         self.core = core
-        self.entry = Entry(core)
+        self.entry = Entry(core, resumes)
         self.membership = Membership(core)
         self.delivery = self.membership.delivery
         self.messaging = Messaging(core, self.delivery)
@@ -49,6 +57,8 @@ class ChatService:
         self.list_statements = self.statements.list
         self.appeal = self.statements.appeal
         self.enter = self.entry.enter
+        self.resume = self.entry.resume
+        self.logout = self.entry.logout
         self.exit = self.entry.exit
         self.verify_age = self.entry.verify_age
         self.announce_departures = self.entry.announce_departures
@@ -61,6 +71,7 @@ class ChatService:
         self.say = self.messaging.say
         self.send_private = self.messaging.send_private
         self.typing = self.messaging.typing
+        self.private_history = self.messaging.private_history
         self.people = self.people_list.people
         self.ignore = self.people_list.ignore
         self.unignore = self.people_list.unignore
@@ -69,5 +80,6 @@ class ChatService:
         core = self.core
         removed = await core.messages.purge_expired(core.clock())
         await self.photos.purge(core.clock())
+        await self.entry.resumes.purge(core.clock())
         await core.moderation.fence.purge()
         return removed

@@ -265,6 +265,22 @@ class Connection:
             self.protocol.entered()
             self.reply(welcome)
             return
+        if isinstance(frame, f.Resume):
+            self._entering = True
+            try:
+                self.local, welcome, rooms = await service.resume(frame, self.outbox, self.peer)
+            finally:
+                self._entering = False
+            self.protocol.entered()
+            self.reply(welcome)
+            # Back in each room still open to this chatter, with what was said meanwhile.
+            for room_id in rooms:
+                try:
+                    for joined in await service.join(self.local, [room_id]):
+                        self.reply(joined)
+                except ChatError as refused:
+                    self.reply(error_frame(refused, None, "join"))
+            return
         local = self.local
         assert local is not None  # the protocol session refuses other frames before entry
         if isinstance(frame, _LIST_FRAMES):
@@ -311,6 +327,11 @@ class Connection:
                 self.reply(await service.list_statements(local, ref))
             case f.Appeal(statement=statement, text=text, ref=ref):
                 self.reply(await service.appeal(local, statement, text, ref))
+            case f.PrivateHistory(nickname=nickname):
+                self.reply(await service.private_history(local, nickname))
+            case f.Logout():
+                await service.logout(local)
+                self.outbox.close(encode_text(f.LoggedOut()), "logged out")
             case f.PhotoUpload():
                 self._photo = await service.photos.grant(local, frame)
                 self.reply(

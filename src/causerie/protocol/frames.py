@@ -144,6 +144,10 @@ class Resume(_ClientFrame, tag="resume"):
     device: str | None = None
 
 
+class Logout(_ClientFrame, tag="logout"):
+    """Leave the site on purpose: the resume token stops working and the server closes."""
+
+
 class PrivateHistory(_ClientFrame, tag="private_history"):
     """What was said with ``nickname`` within the visible window (answered by
     ``private_history``)."""
@@ -181,6 +185,7 @@ ClientFrame = (
     | ListStatements
     | Appeal
     | Resume
+    | Logout
     | PrivateHistory
     | PhotoUpload
 )
@@ -398,6 +403,10 @@ class AppealReceived(_ServerFrame, tag="appeal_received"):
     ref: str | None = None
 
 
+class LoggedOut(_ServerFrame, tag="logged_out"):
+    """The answer to ``logout``, just before the server closes the connection."""
+
+
 class PrivateHistoryList(_ServerFrame, tag="private_history"):
     nickname: str
     messages: list[PrivateMessage]
@@ -443,5 +452,6 @@ ServerFrame = (
     | StatementList
     | AppealReceived
     | PrivateHistoryList
+    | LoggedOut
     | Error
 )

@@ -98,7 +98,7 @@ class Session:
     def _check(self, frame: f.ClientFrame) -> f.Error | None:
         kind = str(type(frame).__struct_config__.tag)
         ref = getattr(frame, "ref", None)
-        if isinstance(frame, f.Enter):
+        if isinstance(frame, f.Enter | f.Resume):
             if self.state is SessionState.ENTERED:
                 return f.Error(
                     code=ErrorCode.ALREADY_ENTERED,

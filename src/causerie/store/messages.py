@@ -7,6 +7,7 @@ so this table never needs to know about legal holds.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,6 +107,36 @@ class MessageStore:
                 StoredMessage(**r._mapping)
                 for r in await conn.execute(recent_in_room_query(room_id, since, limit))
             ]
+        rows.reverse()
+        return rows
+
+    async def private_between(
+        self, sessions: Sequence[str], nickname: str, since: float, limit: int
+    ) -> list[StoredMessage]:
+        """The newest ``limit`` private messages between any of ``sessions`` (one chatter,
+        resumed) and ``nickname``, created after ``since``, oldest first."""
+        ours = list(sessions)
+        query = (
+            select(*_COLUMNS)
+            .where(
+                messages.c.room_id.is_(None),
+                messages.c.created_at > since,
+                or_(
+                    and_(
+                        messages.c.sender_session.in_(ours),
+                        messages.c.recipient_nickname == nickname,
+                    ),
+                    and_(
+                        messages.c.recipient_session.in_(ours),
+                        messages.c.sender_nickname == nickname,
+                    ),
+                ),
+            )
+            .order_by(messages.c.created_at.desc(), messages.c.id.desc())
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            rows = [StoredMessage(**r._mapping) for r in await conn.execute(query)]
         rows.reverse()
         return rows
 

@@ -26,6 +26,8 @@ class RoomRow:
     topic: str
     host_key: str | None
     position: int
+    name_en: str = ""
+    topic_en: str = ""
 
 
 _COLUMNS = (
@@ -38,6 +40,8 @@ _COLUMNS = (
     rooms.c.topic,
     rooms.c.host_key,
     rooms.c.position,
+    rooms.c.name_en,
+    rooms.c.topic_en,
 )
 
 
@@ -71,6 +75,8 @@ class RoomStore:
                     "region_code": room.region_code,
                     "topic": room.topic,
                     "position": room.position,
+                    "name_en": room.name_en,
+                    "topic_en": room.topic_en,
                 }
                 if room.id in existing:
                     await conn.execute(update(rooms).where(rooms.c.id == room.id).values(**values))

@@ -64,6 +64,9 @@ rooms = Table(
     Column("audience", String(16), nullable=False),
     Column("region_code", String(8), nullable=False, server_default=""),
     Column("topic", String(400), nullable=False, server_default=""),
+    # The operator's English name and topic (empty: the same as ``name`` and ``topic``).
+    Column("name_en", String(80), nullable=False, server_default=""),
+    Column("topic_en", String(400), nullable=False, server_default=""),
     Column("host_key", String(80), nullable=True),
     Column("created_at", Double, nullable=False),
     Column("position", Integer, nullable=False, server_default="0"),
@@ -273,4 +276,26 @@ review_events = Table(
     Column("place", String(80), nullable=False),
     Column("text", Text, nullable=False, server_default=""),
     Column("created_at", Double, nullable=False, index=True),
+)
+
+
+# -- coming back after a reload ------------------------------------------------------------------
+# A chatter's identity for a few minutes after their connection ends, under a hashed token the
+# web client keeps: reloading the page or changing networks brings the same chatter back.
+resume_tokens = Table(
+    "resume_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    # The session that holds the token now; its exit starts the token's grace period.
+    Column("session_id", String(40), nullable=False, index=True),
+    Column("device_key", String(64), nullable=False),
+    Column("nickname", String(40), nullable=False),
+    Column("age", Integer, nullable=False),
+    Column("gender", String(16), nullable=False),
+    Column("department", String(8), nullable=False),
+    Column("region_code", String(8), nullable=False),
+    # JSON lists: the chatter's earlier session ids (for private history) and rooms.
+    Column("sessions", Text, nullable=False),
+    Column("rooms", Text, nullable=False),
+    Column("expires_at", Double, nullable=False, index=True),
 )
