@@ -19,6 +19,7 @@ from causerie.moderation.verdict import Author
 from causerie.protocol import frames as f
 from causerie.protocol.codec import encode
 from causerie.protocol.geo import REGIONS_BY_CODE
+from causerie.protocol.identity import nickname_key
 from causerie.settings import Settings
 from causerie.store.messages import MessageStore, StoredMessage
 from causerie.store.presence import OnlineSession, PresenceStore
@@ -65,6 +66,7 @@ def message_frame(message: StoredMessage) -> f.RoomMessage:
         text=message.text,
         at=message.created_at,
         blurred=message.blurred,
+        sender_key=nickname_key(message.sender_nickname),
     )
 
 

@@ -107,6 +107,7 @@ class Delivery:
                 text=deliver_text,
                 at=now,
                 blurred=verdict.blurred,
+                sender_key=session.key,
             )
             await core.publish(frame, room=room.id, sender_key=session.key)
         else:
@@ -118,6 +119,7 @@ class Delivery:
                 text=deliver_text,
                 at=now,
                 blurred=verdict.blurred,
+                sender_key=session.key,
             )
             await core.publish(frame, session=recipient.id, sender_key=session.key)
         return f.Ack(ref=ref, id=message_id, at=now)

@@ -61,6 +61,7 @@ class Messaging:
                     text=m.text,
                     at=m.created_at,
                     blurred=m.blurred,
+                    sender_key=nickname_key(m.sender_nickname),
                 )
                 for m in rows
                 if m.photo_id is None
@@ -86,7 +87,7 @@ class Messaging:
             if room_id not in session.rooms:
                 raise ChatError(ErrorCode.NOT_IN_ROOM, f"join {room_id!r} first", room=room_id)
             await core.publish(
-                f.TypingNotice(sender=session.nickname, room=room_id),
+                f.TypingNotice(sender=session.nickname, room=room_id, sender_key=session.key),
                 room=room_id,
                 sender_key=session.key,
                 exclude_session=session.id,
@@ -105,7 +106,7 @@ class Messaging:
                 )
                 raise ChatError(ErrorCode.CONVERSATION_FORBIDDEN, message, nickname=to)
             await core.publish(
-                f.TypingNotice(sender=session.nickname),
+                f.TypingNotice(sender=session.nickname, sender_key=session.key),
                 session=recipient.id,
                 sender_key=session.key,
             )

@@ -252,6 +252,7 @@ class Photos:
             recipient=recipient.nickname if recipient else None,
             caption=pending.caption,
             blurred=blurred,
+            sender_key=session.key,
         )
         if room is not None:
             await core.publish(frame, room=room.id, sender_key=session.key)

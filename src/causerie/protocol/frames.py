@@ -234,6 +234,8 @@ class RoomMessage(_ServerFrame, tag="message"):
     at: float
     # Shown masked until the reader chooses to reveal it (adults only; see docs/safety.md).
     blurred: bool = False
+    # The sender's nickname key (ignore lists and grouping compare keys, never nicknames).
+    sender_key: str = ""
 
 
 class PrivateMessage(_ServerFrame, tag="private_message"):
@@ -243,6 +245,7 @@ class PrivateMessage(_ServerFrame, tag="private_message"):
     text: str
     at: float
     blurred: bool = False
+    sender_key: str = ""
 
 
 class Welcome(_ServerFrame, tag="welcome"):
@@ -295,6 +298,7 @@ class MemberLeft(_ServerFrame, tag="member_left"):
 class TypingNotice(_ServerFrame, tag="typing"):
     sender: str
     room: str | None = None
+    sender_key: str = ""
 
 
 class Topic(_ServerFrame, tag="topic"):
@@ -347,6 +351,7 @@ class PhotoMessage(_ServerFrame, tag="photo"):
     recipient: str | None = None
     caption: str = ""
     blurred: bool = False
+    sender_key: str = ""
 
 
 class UploadGranted(_ServerFrame, tag="upload_granted"):

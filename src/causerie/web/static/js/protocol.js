@@ -161,6 +161,11 @@
  */
 
 /**
+ * @typedef {object} Logout
+ * @property {"logout"} type
+ */
+
+/**
  * @typedef {object} PrivateHistory
  * @property {"private_history"} type
  * @property {string} nickname
@@ -184,6 +189,7 @@
  * @property {string} text
  * @property {number} at
  * @property {boolean} [blurred]
+ * @property {string} [sender_key]
  */
 
 /**
@@ -195,6 +201,7 @@
  * @property {string} text
  * @property {number} at
  * @property {boolean} [blurred]
+ * @property {string} [sender_key]
  */
 
 /**
@@ -263,6 +270,7 @@
  * @property {"typing"} type
  * @property {string} sender
  * @property {string | null} [room]
+ * @property {string} [sender_key]
  */
 
 /**
@@ -320,6 +328,7 @@
  * @property {string | null} [recipient]
  * @property {string} [caption]
  * @property {boolean} [blurred]
+ * @property {string} [sender_key]
  */
 
 /**
@@ -381,6 +390,11 @@
  */
 
 /**
+ * @typedef {object} LoggedOut
+ * @property {"logged_out"} type
+ */
+
+/**
  * @typedef {object} Error
  * @property {"error"} type
  * @property {string} code
@@ -392,10 +406,10 @@
  * @property {string | null} [category]
  */
 
-/** @typedef {Enter | ListRooms | Join | Leave | Members | Say | SendPrivate | Typing | Ignore | Unignore | People | CreateRoom | SetTopic | Ping | VerifyAge | Report | ListStatements | Appeal | Resume | PrivateHistory | PhotoUpload} ClientFrame */
-/** @typedef {RoomMessage | PrivateMessage | Welcome | Ack | RoomList | Joined | Left | MemberList | MemberJoined | MemberLeft | TypingNotice | Topic | PeopleList | Ignored | Pong | AgeVerified | BandChanged | PhotoMessage | UploadGranted | Removed | Reported | StatementOfReasons | StatementList | AppealReceived | PrivateHistoryList | Error} ServerFrame */
+/** @typedef {Enter | ListRooms | Join | Leave | Members | Say | SendPrivate | Typing | Ignore | Unignore | People | CreateRoom | SetTopic | Ping | VerifyAge | Report | ListStatements | Appeal | Resume | Logout | PrivateHistory | PhotoUpload} ClientFrame */
+/** @typedef {RoomMessage | PrivateMessage | Welcome | Ack | RoomList | Joined | Left | MemberList | MemberJoined | MemberLeft | TypingNotice | Topic | PeopleList | Ignored | Pong | AgeVerified | BandChanged | PhotoMessage | UploadGranted | Removed | Reported | StatementOfReasons | StatementList | AppealReceived | PrivateHistoryList | LoggedOut | Error} ServerFrame */
 
-export const CLIENT_FRAME_TYPES = Object.freeze(["enter", "rooms", "join", "leave", "members", "say", "private", "typing", "ignore", "unignore", "people", "create_room", "set_topic", "ping", "verify_age", "report", "statements", "appeal", "resume", "private_history", "photo_upload"]);
-export const SERVER_FRAME_TYPES = Object.freeze(["message", "private_message", "welcome", "ack", "room_list", "joined", "left", "member_list", "member_joined", "member_left", "typing", "topic", "people", "ignored", "pong", "age_verified", "band_changed", "photo", "upload_granted", "removed", "reported", "statement", "statements", "appeal_received", "private_history", "error"]);
+export const CLIENT_FRAME_TYPES = Object.freeze(["enter", "rooms", "join", "leave", "members", "say", "private", "typing", "ignore", "unignore", "people", "create_room", "set_topic", "ping", "verify_age", "report", "statements", "appeal", "resume", "logout", "private_history", "photo_upload"]);
+export const SERVER_FRAME_TYPES = Object.freeze(["message", "private_message", "welcome", "ack", "room_list", "joined", "left", "member_list", "member_joined", "member_left", "typing", "topic", "people", "ignored", "pong", "age_verified", "band_changed", "photo", "upload_granted", "removed", "reported", "statement", "statements", "appeal_received", "private_history", "logged_out", "error"]);
 export const GENDERS = Object.freeze(["woman", "man", "nonbinary", "other"]);
 export const AGE_BANDS = Object.freeze(["13-14", "15-17", "18+"]);
