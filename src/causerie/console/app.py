@@ -271,6 +271,10 @@ def create_console(parts: ConsoleParts) -> Starlette:
         await parts.audit.record(p.account.name, "job.view", f"job:{job_id}")
         now = parts.clock()
         decision = await parts.safety.decision(item.decision_id) if item.decision_id else None
+        if decision is None and item.content_id:
+            # A report names the stored message: its screening is recorded under its id.
+            found = await parts.safety.decisions(content_id=item.content_id, limit=1)
+            decision = found[0] if found else None
         reporters = await parts.reports.reporters_of(job_id)
         trusted = {
             r.reporter_key: await parts.reports.is_trusted(r.reporter_key) for r in reporters

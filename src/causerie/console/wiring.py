@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from causerie.chat.statements import frame_of
 from causerie.console.audit import StaffAudit, staff_chain_key
 from causerie.console.auth import StaffAuth
 from causerie.moderation.actions import (
@@ -22,7 +23,6 @@ from causerie.moderation.actions import (
     Notifier,
     SanctionCache,
 )
-from causerie.protocol import frames as f
 from causerie.store.messages import MessageStore
 from causerie.store.presence import PresenceStore
 from causerie.store.reports import ReportStore
@@ -39,41 +39,10 @@ if TYPE_CHECKING:
     from causerie.node import Node
     from causerie.settings import Settings
 
-_PLAIN = {
-    "removed": "A moderator removed your message.",
-    "warned": "A moderator warns you about your message.",
-    "muted": "A moderator muted you for a while.",
-    "kicked": "A moderator removed you from the chat.",
-    "suspended": "A moderator suspended your access to the chat.",
-    "banned": "A moderator banned you from the chat.",
-    "blocked": "Your message was not delivered.",
-    "report_outcome": "We looked at what you reported.",
-    "appeal_outcome": "We decided on your appeal.",
-}
-
-
-def statement_frame(statement: Statement) -> f.StatementOfReasons:
-    """A statement as the chatter's client receives it, in plain words."""
-    return f.StatementOfReasons(
-        id=statement.id,
-        decision=statement.decision,
-        category=statement.category,
-        ground=statement.ground_text,
-        automated=statement.automated_decision,
-        message=f"{_PLAIN.get(statement.decision, '')} {statement.facts}".strip(),
-        at=statement.application_date,
-        content=statement.content_ref,
-        appeal_until=statement.appeal_until,
-        appeal_status=statement.appeal_status,
-    )
-
 
 class PresenceNotifier:
-    """Pushes a statement to its chatter, on whichever node holds them.
-
-    Stands in for ``causerie.chat.statements.Statements.notify`` until that use case is wired
-    by the node; it goes through the chat core's publish, like every frame.
-    """
+    """Pushes a statement to its chatter, on whichever node holds them, for commands run
+    without a node (a node uses its ``Statements.notify``); the frame is the chat's own."""
 
     def __init__(self, presence: PresenceStore, chat: ChatPort) -> None:
         self.presence = presence
@@ -82,7 +51,7 @@ class PresenceNotifier:
     async def notify(self, statement: Statement) -> None:
         session = await self.presence.by_key(statement.subject_key)
         if session is not None:
-            await self.chat.publish(statement_frame(statement), session=session.id)
+            await self.chat.publish(frame_of(statement), session=session.id)
 
 
 @dataclass
@@ -158,6 +127,7 @@ def from_node(node: Node, *, overrides_file: Path = OVERRIDES_FILE) -> ConsolePa
         node.engine,
         node.legal.service.keyring.chain_key,
         chat=node.chat.core,
+        notifier=node.chat.statements,
         sanctions=node.safety,
         evidence=node.legal.service.evidence,
         staff=node.staff,

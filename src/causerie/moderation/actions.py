@@ -139,7 +139,7 @@ class ChatPort(Protocol):
 class Notifier(Protocol):
     """Pushes a statement to its chatter when online (``causerie.chat.statements.Statements``)."""
 
-    async def notify(self, statement: Statement) -> None: ...
+    async def notify(self, statement: Statement) -> object: ...
 
 
 class SanctionCache(Protocol):
@@ -510,6 +510,9 @@ class ModerationActions:
                 label = "allowed"
         elif decision in _STATEMENT_DECISION:
             record = await self.safety.decision(item.decision_id) if item.decision_id else None
+            if record is None and item.content_id:
+                found = await self.safety.decisions(content_id=item.content_id, limit=1)
+                record = found[0] if found else None
             allowed_by_screen = record is not None and record.action in ("allow", "blur")
             if allowed_by_screen or (
                 record is None and job.source in (Source.REPORT, Source.NOTICE)
