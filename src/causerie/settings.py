@@ -207,8 +207,14 @@ class SafetySettings(_Section):
     # Seconds between checks for edited packs or policy (reloaded without a restart) and
     # refreshes of the mutes and bans decided on other nodes.
     reload_interval_seconds: float = Field(default=5.0, gt=0)
-    # The machine-learned stage, when its package is installed.
+    # The n-gram model (a bag of words and character n-grams, docs/safety-model.md).
     model: bool = True
+    # The semantic model: the multilingual sentence encoder with a head per category and
+    # exemplar banks (docs/safety-model.md).
+    semantic: bool = True
+    # The operator's own exemplars (<category>.txt and harmless.txt, one line each), added to
+    # the shipped banks without retraining.
+    exemplar_dir: Path | None = None
     # Past this, a message is decided on the rules alone (and the decision says so).
     model_timeout_ms: float = Field(default=50.0, gt=0)
     model_max_batch: int = Field(default=32, ge=1)

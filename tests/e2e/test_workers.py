@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from causerie.client import Client, PrivateMessage
-from causerie.gateway.serve import workers_refused
+from causerie.cli.serve import workers_refused
 from causerie.settings import Settings
 from causerie.store.database import create_engine
 from causerie.store.schema import nodes as node_table

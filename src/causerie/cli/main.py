@@ -14,7 +14,7 @@ Command = Callable[[argparse.Namespace, Settings], int]
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from causerie.gateway.serve import serve
+    from causerie.cli.serve import serve
 
     host = args.host or settings.server.host
     port = args.port if args.port is not None else settings.server.port

@@ -86,20 +86,56 @@ class LoadedModel:
     close: Callable[[], Awaitable[None]] | None = None
 
 
-def load_model_stage(settings: SafetySettings, *, batched: bool = True) -> LoadedModel | None:
-    """The shipped model (micro-batched for a server), or None when off or not installed."""
-    if not settings.model:
-        return None
+class Ensemble:
+    """Several models as one: each category's probability is the highest any model gives."""
+
+    def __init__(self, models: Sequence[TextModel]) -> None:
+        self.models = tuple(models)
+
+    @property
+    def name(self) -> str:
+        return "+".join(model.name for model in self.models)
+
+    @property
+    def version(self) -> str:
+        return "+".join(model.version for model in self.models)
+
+    def score_batch(self, texts: Sequence[str]) -> list[dict[Category, float]]:
+        combined: list[dict[Category, float]] = [{} for _ in texts]
+        for model in self.models:
+            for scores, more in zip(combined, model.score_batch(texts), strict=True):
+                for category, probability in more.items():
+                    if probability > scores.get(category, 0.0):
+                        scores[category] = probability
+        return combined
+
+
+def _load_models(settings: SafetySettings) -> list[TextModel]:
+    models: list[TextModel] = []
     try:
         from causerie.safety import model as model_package
     except ImportError:
         log.info("no safety model installed: deciding on rules alone")
+        return models
+    if settings.model:
+        try:
+            models.append(model_package.load_default_model())
+        except Exception as exc:
+            log.error("the n-gram model failed to load, going on without it: %s", exc)
+    if settings.semantic:
+        try:
+            models.append(cast(TextModel, model_package.load_semantic(settings.exemplar_dir)))
+        except Exception as exc:
+            log.error("the semantic model failed to load, going on without it: %s", exc)
+    return models
+
+
+def load_model_stage(settings: SafetySettings, *, batched: bool = True) -> LoadedModel | None:
+    """The shipped models (micro-batched for a server), or None when off or not installed."""
+    models = _load_models(settings)
+    if not models:
         return None
-    try:
-        model = model_package.load_default_model()
-    except Exception as exc:
-        log.error("the safety model failed to load, deciding on rules alone: %s", exc)
-        return None
+    model: TextModel = models[0] if len(models) == 1 else Ensemble(models)
     name = f"{model.name}@{model.version}"
     if not batched:
         return LoadedModel(scorer=InlineScorer(model), name=name)
