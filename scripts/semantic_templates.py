@@ -1121,7 +1121,6 @@ SHORT_HARMLESS: list[str] = [
     "same",
     "me too",
     "13",
-    "14 et toi ?",
     "17 ans",
     "i'm 16",
     "haha",
