@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from causerie.client import Client, PrivateMessage
 from causerie.cli.serve import workers_refused
+from causerie.client import Client, PrivateMessage
 from causerie.settings import Settings
 from causerie.store.database import create_engine
 from causerie.store.schema import nodes as node_table
