@@ -151,7 +151,7 @@ class Harness:
 async def harness(directory: Path, **sections: Any) -> AsyncIterator[Harness]:
     """A started node on a fresh SQLite file in ``directory``; stopped afterwards."""
     sections.setdefault("database", {"url": f"sqlite+aiosqlite:///{directory / 'chat.db'}"})
-    sections.setdefault("safety", {"model": False})
+    sections.setdefault("safety", {"model": False, "semantic": False})
     sections.setdefault("legal", {"keys_file": str(directory / "keys" / "retention.keys")})
     settings = Settings(**sections)
     clock = FakeClock()

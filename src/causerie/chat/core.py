@@ -6,10 +6,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import msgspec
-
 from causerie.bus import Bus
-from causerie.chat.envelopes import Deliver, Disconnect, envelope_encoder
+from causerie.chat import envelopes
 from causerie.chat.hooks import TrafficLog
 from causerie.chat.hub import Hub, LocalSession
 from causerie.domain import AgeBand, Side
@@ -17,7 +15,6 @@ from causerie.errors import ChatError, ErrorCode
 from causerie.moderation.core import Moderation
 from causerie.moderation.verdict import Author
 from causerie.protocol import frames as f
-from causerie.protocol.codec import encode
 from causerie.protocol.geo import REGIONS_BY_CODE
 from causerie.protocol.identity import nickname_key
 from causerie.settings import Settings
@@ -114,23 +111,19 @@ class ChatCore:
         sender_key: str | None = None,
         exclude_session: str | None = None,
     ) -> None:
-        envelope = Deliver(
-            frame=msgspec.Raw(encode(frame)),
-            room=room,
-            session=session,
-            sender_key=sender_key,
-            exclude_session=exclude_session,
+        await self.bus.publish(
+            envelopes.deliver(
+                frame,
+                room=room,
+                session=session,
+                sender_key=sender_key,
+                exclude_session=exclude_session,
+            )
         )
-        await self.bus.publish(envelope_encoder.encode(envelope))
 
     async def disconnect(self, session_id: str, code: ErrorCode, message: str) -> None:
         """Close a chatter's connection on whichever node holds it."""
-        frame = f.Error(code=code, message=message)
-        await self.bus.publish(
-            envelope_encoder.encode(
-                Disconnect(session=session_id, frame=msgspec.Raw(encode(frame)), reason=message)
-            )
-        )
+        await self.bus.publish(envelopes.disconnect(session_id, code, message))
 
     async def room(self, room_id: str) -> RoomRow:
         row = await self.rooms.get(room_id)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import msgspec
 
+from causerie.errors import ErrorCode
+from causerie.protocol.codec import encode
+from causerie.protocol.frames import Error, ServerFrame
+
 
 class Deliver(msgspec.Struct, tag="deliver", tag_field="kind", omit_defaults=True):
     """Send ``frame`` to the members of ``room``, or to the one ``session``."""
@@ -27,3 +31,28 @@ class Disconnect(msgspec.Struct, tag="disconnect", tag_field="kind"):
 Envelope = Deliver | Disconnect
 envelope_encoder = msgspec.json.Encoder()
 envelope_decoder: msgspec.json.Decoder[Envelope] = msgspec.json.Decoder(Envelope)
+
+
+def deliver(
+    frame: ServerFrame,
+    *,
+    room: str | None = None,
+    session: str | None = None,
+    sender_key: str | None = None,
+    exclude_session: str | None = None,
+) -> bytes:
+    """The bus payload that delivers ``frame`` to a room or to one session."""
+    envelope = Deliver(
+        frame=msgspec.Raw(encode(frame)),
+        room=room,
+        session=session,
+        sender_key=sender_key,
+        exclude_session=exclude_session,
+    )
+    return envelope_encoder.encode(envelope)
+
+
+def disconnect(session_id: str, code: ErrorCode, message: str) -> bytes:
+    """The bus payload that closes a session's connection, on whichever node holds it."""
+    frame = msgspec.Raw(encode(Error(code=code, message=message)))
+    return envelope_encoder.encode(Disconnect(session=session_id, frame=frame, reason=message))

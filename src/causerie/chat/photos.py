@@ -29,7 +29,6 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Literal, Protocol
 
 from causerie.chat.core import ChatCore, author_of
 from causerie.chat.delivery import Delivery
@@ -49,6 +48,7 @@ from causerie.settings import PhotoSettings
 from causerie.store.presence import OnlineSession
 from causerie.store.review import ItemKind, NewItem, NewJob, ReviewStore, Source
 from causerie.store.rooms import RoomRow
+from causerie.trust.fence import EvidenceSink
 
 log = logging.getLogger(__name__)
 
@@ -70,24 +70,6 @@ class PendingPhoto:
     recipient: OnlineSession | None = None
 
 
-class Evidence(Protocol):
-    """The evidence locker as photos use it: seal what was never delivered."""
-
-    async def preserve_submission(
-        self,
-        *,
-        reason: Literal["escalated"],
-        reference: str,
-        session_id: str,
-        nickname: str,
-        text: str,
-        at: float,
-        room_id: str | None = None,
-        recipient: str | None = None,
-        submission_id: str,
-    ) -> object: ...
-
-
 @dataclass(frozen=True, slots=True)
 class PhotoParts:
     """What the photo use case needs besides the chat core, built by the node."""
@@ -97,7 +79,7 @@ class PhotoParts:
     store: PhotoStore
     storage: PhotoStorage
     review: ReviewStore
-    evidence: Evidence
+    evidence: EvidenceSink
 
 
 class Photos:

@@ -13,12 +13,9 @@ import argparse
 import json
 from typing import Any
 
-import msgspec
-
-from causerie.chat.envelopes import Deliver, Disconnect, envelope_encoder
+from causerie.chat import envelopes
 from causerie.errors import ErrorCode
 from causerie.protocol import frames as f
-from causerie.protocol.codec import encode
 from causerie.settings import Settings
 
 
@@ -48,20 +45,18 @@ class BusChat:
         sender_key: str | None = None,
         exclude_session: str | None = None,
     ) -> None:
-        envelope = Deliver(
-            frame=msgspec.Raw(encode(frame)),
-            room=room,
-            session=session,
-            sender_key=sender_key,
-            exclude_session=exclude_session,
+        await self.bus.publish(
+            envelopes.deliver(
+                frame,
+                room=room,
+                session=session,
+                sender_key=sender_key,
+                exclude_session=exclude_session,
+            )
         )
-        await self.bus.publish(envelope_encoder.encode(envelope))
 
     async def disconnect(self, session_id: str, code: ErrorCode, message: str) -> None:
-        frame = msgspec.Raw(encode(f.Error(code=code, message=message)))
-        await self.bus.publish(
-            envelope_encoder.encode(Disconnect(session=session_id, frame=frame, reason=message))
-        )
+        await self.bus.publish(envelopes.disconnect(session_id, code, message))
 
 
 async def _actor(parts: Any, name: str) -> Any:
