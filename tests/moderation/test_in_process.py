@@ -96,9 +96,7 @@ async def test_a_ban_closes_the_connection_on_the_next_message(site: Harness) ->
     kevin = await site.enter("Kevin", 30, gender="man")
     await kevin.join("general")
     now = site.clock()
-    await policy.store.add_sanction(
-        SanctionRow(kevin.session.key, "ban", now, math.inf, "test")
-    )
+    await policy.store.add_sanction(SanctionRow(kevin.session.key, "ban", now, math.inf, "test"))
     await policy.refresh_sanctions()
     refused = await kevin.refused(kevin.say("general", "bonjour"))
     assert refused.code == ErrorCode.BANNED
