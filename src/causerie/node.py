@@ -170,6 +170,8 @@ class Node:
         await self.presence.register_node(self.node_id, now)
         await self.reload_hash_lists()
         await self.bus.start(self.hub.on_envelope)
+        # The message group commit (store/messages.py): the one writer of message rows.
+        self._spawn(self.messages.writer.run, "message-writer")
         self._spawn(self._heartbeat_loop, "heartbeat")
         self._spawn(self._purge_loop, "purge")
         if self.safety is not None:

@@ -5,17 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import MetaData, event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+T = TypeVar("T")
 
 
 def is_sqlite(url: str) -> bool:
@@ -44,6 +49,116 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         kwargs["connect_args"] = {"server_settings": server_settings}
         parsed = parsed.difference_update_query(["options"])
     return create_async_engine(parsed, **kwargs)
+
+
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file of a SQLite database URL; None for another database or an in-memory one."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if database in (None, "", ":memory:") or "mode=memory" in str(parsed.query):
+        return None
+    return Path(database)
+
+
+def connect_sqlite(path: Path) -> sqlite3.Connection:
+    """A plain ``sqlite3`` connection with the engine's settings, in autocommit mode.
+
+    For a writer that owns its transactions (``BEGIN IMMEDIATE`` ... ``COMMIT``): the message
+    group commit (:mod:`causerie.store.messages`). It must be used from one thread only.
+    """
+    connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    _sqlite_pragmas(connection, None)
+    return connection
+
+
+_Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[[sqlite3.Connection], Any]]
+
+
+class SqliteWriter:
+    """One thread owning one plain ``sqlite3`` connection (:func:`connect_sqlite`); the event
+    loop hands it work.
+
+    A call crosses to the thread once and back once (``call_soon_threadsafe``); a group commit
+    makes that once per batch, not once per statement as the async driver does (a point insert
+    and commit: ~80 µs here, ~550 µs through the async engine). The writers of the message
+    rows (:mod:`causerie.store.messages`) and of the retention records
+    (:mod:`causerie.legal.traffic`) each own one.
+    """
+
+    def __init__(self, path: Path, name: str = "causerie-writer") -> None:
+        self.path = path
+        self.name = name
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+            self._thread.start()
+
+    async def call(self, function: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._jobs.put((loop, future, function))
+        return await future
+
+    async def stop(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._jobs.put(None)
+            await asyncio.to_thread(thread.join)
+
+    def _run(self) -> None:
+        connection: sqlite3.Connection | None = None
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                break
+            loop, future, function = job
+            try:
+                if connection is None:
+                    connection = connect_sqlite(self.path)
+                result = function(connection)
+            except BaseException as exc:  # handed to the caller
+                loop.call_soon_threadsafe(_set_exception, future, exc)
+            else:
+                loop.call_soon_threadsafe(_set_result, future, result)
+        if connection is not None:
+            connection.close()
+
+
+def _set_result(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _set_exception(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
+
+
+def insert_rows(
+    connection: sqlite3.Connection, sql: str, rows: Sequence[tuple[Any, ...]]
+) -> list[int]:
+    """Run ``sql`` (one ``INSERT``) for each row in one transaction; the new rows' ids, once
+    it is committed. Rolled back as a whole on any error."""
+    cursor = connection.cursor()
+    try:
+        cursor.execute("BEGIN IMMEDIATE")
+        ids: list[int] = []
+        for row in rows:
+            cursor.execute(sql, row)
+            ids.append(cursor.lastrowid or 0)
+        cursor.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.rollback()
+        raise
+    finally:
+        cursor.close()
+    return ids
 
 
 def create_private_file(path: Path) -> None:
@@ -86,7 +201,9 @@ def _libpq_options(options: str | tuple[str, ...] | None) -> dict[str, str]:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    # FULL: an acknowledged message survives a power cut, not only a process crash.
+    # FULL: an acknowledged message survives a power cut, not only a process crash (NORMAL
+    # would survive a kill -9 too: a committed WAL frame is in the OS page cache). With the
+    # group commit one fsync serves a whole batch, so the stronger setting costs little.
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")

@@ -3,10 +3,21 @@
 The purge deletes without exception: content that must outlive the window (a report, an
 escalation, a preservation order) is copied into the separate evidence store when that happens,
 so this table never needs to know about legal holds.
+
+Writes go through a group commit (:class:`GroupCommit`): one writer per node takes every insert
+that is pending, writes them in one transaction and wakes each caller with its id once that
+transaction is committed. An idle node commits a message at once; under load the messages that
+queued while the previous commit ran share the next one (one fsync for all of them). On a SQLite
+file the writer is a thread with its own plain ``sqlite3`` connection (a point insert and commit
+costs ~80 µs there against ~550 µs through the async engine); elsewhere (PostgreSQL, an
+in-memory SQLite database) it is one ``INSERT ... RETURNING`` per batch through the engine.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +25,10 @@ from typing import Any
 from sqlalchemy import Select, and_, delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from causerie.store.database import SqliteWriter, insert_rows, sqlite_file
 from causerie.store.schema import messages
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +76,139 @@ def recent_in_room_query(room_id: str, since: float, limit: int) -> Select[Any]:
     )
 
 
+# The columns a new message row gets, in the order of a pending insert's values.
+_INSERT_COLUMNS = (
+    "room_id",
+    "sender_session",
+    "sender_nickname",
+    "recipient_session",
+    "recipient_nickname",
+    "text",
+    "blurred",
+    "photo_id",
+    "created_at",
+    "expires_at",
+)
+_INSERT_SQL = (
+    f"INSERT INTO messages ({', '.join(_INSERT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _INSERT_COLUMNS)})"
+)
+# At most this many rows in one transaction; more wait for the next one.
+_BATCH = 500
+_Row = tuple[Any, ...]
+
+
+class GroupCommit:
+    """The node's one message writer: every pending insert, one transaction, then the callers.
+
+    :meth:`run` is the writer, a task the node owns. A caller appends its row and awaits its
+    future, which gets the row's id only after the commit that holds it returned (on SQLite:
+    WAL, ``synchronous=FULL``, see :mod:`causerie.store.database`). Nothing waits for a timer:
+    the writer commits as soon as something is pending, and what arrives while a commit runs
+    goes into the next one. A batch that fails is retried row by row, so one bad row fails
+    only its own caller. Without a running writer (a command-line tool, a stopped node) each
+    insert commits on its own.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        path = sqlite_file(engine.url)
+        self._thread = SqliteWriter(path) if path is not None else None
+        self._pending: list[tuple[_Row, asyncio.Future[int]]] = []
+        self._wake: asyncio.Event | None = None
+        self._running = False
+        # Counters for the bench and the tests: transactions and rows committed.
+        self.commits = 0
+        self.rows = 0
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    async def insert(self, row: _Row) -> int:
+        if not self._running or self._wake is None:
+            (message_id,) = await self._write([row])
+            return message_id
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._pending.append((row, future))
+        self._wake.set()
+        return await future
+
+    async def run(self) -> None:
+        """The writer; when cancelled, it finishes the commit under way and what is pending."""
+        self._wake = asyncio.Event()
+        if self._thread is not None:
+            self._thread.start()
+        self._running = True
+        inflight: asyncio.Task[None] | None = None
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._pending:
+                    batch = self._pending[:_BATCH]
+                    del self._pending[:_BATCH]
+                    inflight = asyncio.create_task(self._commit(batch))
+                    # Shielded: a shutdown must not abandon a transaction whose callers wait.
+                    await asyncio.shield(inflight)
+        finally:
+            self._running = False
+            if inflight is not None and not inflight.done():
+                with contextlib.suppress(Exception):
+                    await inflight
+            while self._pending:
+                batch = self._pending[:_BATCH]
+                del self._pending[:_BATCH]
+                await self._commit(batch)
+            if self._thread is not None:
+                await self._thread.stop()
+
+    async def _commit(self, batch: list[tuple[_Row, asyncio.Future[int]]]) -> None:
+        try:
+            ids = await self._write([row for row, _ in batch])
+        except Exception as exc:
+            if len(batch) == 1:
+                log.exception("could not store a message")
+                if not batch[0][1].done():
+                    batch[0][1].set_exception(exc)
+                return
+            # One bad row must not fail the others: each on its own.
+            for item in batch:
+                await self._commit([item])
+            return
+        for (_, future), message_id in zip(batch, ids, strict=True):
+            if not future.done():
+                future.set_result(message_id)
+
+    async def _write(self, rows: list[_Row]) -> list[int]:
+        if self._thread is not None and self._running:
+            ids = await self._thread.call(
+                lambda connection: insert_rows(connection, _INSERT_SQL, rows)
+            )
+        else:
+            ids = await self._write_through_engine(rows)
+        self.commits += 1
+        self.rows += len(rows)
+        return ids
+
+    async def _write_through_engine(self, rows: list[_Row]) -> list[int]:
+        values = [dict(zip(_INSERT_COLUMNS, row, strict=True)) for row in rows]
+        async with self.engine.begin() as conn:
+            if len(values) == 1:
+                result = await conn.execute(
+                    insert(messages).values(**values[0]).returning(messages.c.id)
+                )
+                return [int(result.scalar_one())]
+            result = await conn.execute(
+                insert(messages).returning(messages.c.id, sort_by_parameter_order=True), values
+            )
+            return [int(v) for v in result.scalars().all()]
+
+
 class MessageStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.writer = GroupCommit(engine)
 
     async def add(
         self,
@@ -80,25 +224,25 @@ class MessageStore:
         blurred: bool = False,
         photo_id: str | None = None,
     ) -> int:
-        """Store a message durably and return its id; the caller acknowledges only after this."""
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                insert(messages)
-                .values(
-                    room_id=room_id,
-                    sender_session=sender_session,
-                    sender_nickname=sender_nickname,
-                    recipient_session=recipient_session,
-                    recipient_nickname=recipient_nickname,
-                    text=text,
-                    blurred=blurred,
-                    photo_id=photo_id,
-                    created_at=created_at,
-                    expires_at=expires_at,
-                )
-                .returning(messages.c.id)
+        """Store a message durably and return its id; the caller acknowledges only after this.
+
+        The insert shares a transaction with whatever else is pending (:class:`GroupCommit`);
+        the id comes back once that transaction is committed.
+        """
+        return await self.writer.insert(
+            (
+                room_id,
+                sender_session,
+                sender_nickname,
+                recipient_session,
+                recipient_nickname,
+                text,
+                blurred,
+                photo_id,
+                created_at,
+                expires_at,
             )
-            return int(result.scalar_one())
+        )
 
     async def recent_in_room(self, room_id: str, since: float, limit: int) -> list[StoredMessage]:
         """The newest ``limit`` messages of a room created after ``since``, oldest first."""
