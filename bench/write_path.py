@@ -108,7 +108,9 @@ def _retention_commits(node: Any) -> int:
     return int(getattr(traffic, "commits", 0)) if thread is not None else 0
 
 
-async def run_one(shape: str, senders: int, messages: int, warmup: int, model: bool) -> dict:
+async def run_one(
+    shape: str, senders: int, messages: int, warmup: int, model: bool
+) -> dict[str, Any]:
     from causerie.chat.hooks import Peer
     from causerie.node import Node
     from causerie.protocol import frames as f

@@ -18,6 +18,7 @@ from typing import Any
 
 from causerie.bus import Bus, create_bus
 from causerie.chat.core import ChatCore
+from causerie.chat.envelopes import ConversationChanged, envelope_encoder
 from causerie.chat.hooks import TrafficLog
 from causerie.chat.hub import Hub
 from causerie.chat.photos import PhotoParts
@@ -107,6 +108,9 @@ class Node:
             evidence=self.legal.service.evidence,
             clock=clock,
         )
+        # Conversation states are cached per node; a change recorded here reaches every node.
+        self.fence.announce = self._announce_conversation
+        self.hub.conversation_changed = self.fence.forget
         self.safety: SafetyPipeline | None = None
         if settings.safety.enabled:
             self.safety = SafetyPipeline.from_settings(
@@ -195,6 +199,9 @@ class Node:
         await self.bus.close()
         await self.legal.stop()
         await self.engine.dispose()
+
+    async def _announce_conversation(self, key: str) -> None:
+        await self.bus.publish(envelope_encoder.encode(ConversationChanged(key=str(key))))
 
     async def reload_hash_lists(self) -> None:
         """The operator's hash lists, as imported with ``causerie hashes import`` (any node)."""

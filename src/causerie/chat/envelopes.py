@@ -28,7 +28,14 @@ class Disconnect(msgspec.Struct, tag="disconnect", tag_field="kind"):
     reason: str
 
 
-Envelope = Deliver | Disconnect
+class ConversationChanged(msgspec.Struct, tag="conversation_changed", tag_field="kind"):
+    """The minors fence recorded something about a conversation (a score, a freeze): every
+    node drops its cached state of ``key`` (causerie.trust.fence)."""
+
+    key: str
+
+
+Envelope = Deliver | Disconnect | ConversationChanged
 envelope_encoder = msgspec.json.Encoder()
 envelope_decoder: msgspec.json.Decoder[Envelope] = msgspec.json.Decoder(Envelope)
 

@@ -8,10 +8,11 @@ supply lists.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from causerie.chat.envelopes import Deliver, Disconnect, envelope_decoder
+from causerie.chat.envelopes import ConversationChanged, Deliver, Disconnect, envelope_decoder
 from causerie.domain import AgeBand
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class Hub:
         self.sessions: dict[str, LocalSession] = {}
         self.rooms: dict[str, set[LocalSession]] = {}
         self.delivered = 0
+        # The minors fence's cache (causerie.trust.fence): told of every conversation_changed.
+        self.conversation_changed: Callable[[str], None] | None = None
 
     def attach(self, session: LocalSession) -> None:
         self.sessions[session.id] = session
@@ -87,6 +90,8 @@ class Hub:
             session = self.sessions.get(envelope.session)
             if session is not None:
                 session.outbox.close(bytes(envelope.frame).decode(), envelope.reason)
+        elif isinstance(envelope, ConversationChanged) and self.conversation_changed is not None:
+            self.conversation_changed(envelope.key)
 
     def deliver(self, envelope: Deliver) -> None:
         # Decoded once here, not once per recipient: WebSocket text frames take str.

@@ -9,6 +9,16 @@ escalations through :class:`causerie.store.trust.TrustStore`.
 What it keeps in memory is node-local and per session (the chatter's connection lives on one
 node): whether the session proved its age, and the hashed keys of its device and address.
 Everything another node needs (a chatter's band, a frozen conversation) is in the database.
+
+Conversation states are read on every message that involves a minor (every room message in an
+all-ages room), and almost none has a row: they are kept in a per-node cache
+(:class:`ConversationCache`), the absence of a row included. Whatever this fence records about a
+conversation (a score, a freeze, an escalation) drops the entry here and is announced to every
+node before the attempt's refusal returns (``announce``: a ``conversation_changed`` envelope on
+the bus, which each node's hub hands to :meth:`MinorsFence.forget`); a read that an
+announcement overtook is not cached. Entries live ``CONVERSATION_CACHE_SECONDS`` at most, the
+second line for what no announcement covers (a moderator's unfreeze from the console, which
+only lifts a refusal late, never lets one through).
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ import ipaddress
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -28,6 +38,7 @@ from causerie.errors import ChatError, ErrorCode
 from causerie.moderation.forms import Forms
 from causerie.settings import MinorsSettings
 from causerie.store.trust import (
+    ConversationState,
     EscalationRequest,
     History,
     NewIncident,
@@ -51,6 +62,52 @@ log = logging.getLogger(__name__)
 
 # Device tokens are random strings the browser keeps; anything else is ignored, not refused.
 _DEVICE_MIN, _DEVICE_MAX = 16, 128
+# How long a node trusts its copy of a conversation's state without hearing of a change.
+CONVERSATION_CACHE_SECONDS = 5.0
+# Entries kept at most; the oldest half goes when it is full.
+_CACHE_SIZE = 50_000
+
+
+class ConversationCache:
+    """Conversation states (or their absence) by key, for a few seconds, dropped on change.
+
+    ``generation`` grows with every drop: a read from the database is kept only if no drop
+    happened while it ran, so an announcement that overtakes a read cannot be undone by it.
+    """
+
+    def __init__(
+        self, ttl: float = CONVERSATION_CACHE_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self.generation = 0
+        self._entries: dict[str, tuple[float, ConversationState | None]] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: str) -> tuple[bool, ConversationState | None]:
+        entry = self._entries.get(key)
+        if entry is not None and self.clock() - entry[0] < self.ttl:
+            self.hits += 1
+            return True, entry[1]
+        self.misses += 1
+        return False, None
+
+    def put(self, key: str, state: ConversationState | None, generation: int) -> None:
+        if generation != self.generation:
+            return
+        if len(self._entries) >= _CACHE_SIZE:
+            for old in list(self._entries)[: _CACHE_SIZE // 2]:
+                del self._entries[old]
+        self._entries[key] = (self.clock(), state)
+
+    def forget(self, key: str) -> None:
+        self.generation += 1
+        self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        self.generation += 1
+        self._entries.clear()
 
 
 class EvidenceSink(Protocol):
@@ -115,6 +172,10 @@ class MinorsFence:
         # is still the point (coming back within minutes) on a single node.
         self._memory_key = settings.memory_key.encode() or secrets.token_bytes(32)
         self.sessions: dict[str, SessionTrust] = {}
+        self.conversations = ConversationCache()
+        # Tells every node that a conversation's state changed (the node publishes a
+        # ``conversation_changed`` envelope); None on a lone fence (tests, tools).
+        self.announce: Callable[[str], Awaitable[None]] | None = None
 
     # -- detection -------------------------------------------------------------------------------
 
@@ -306,7 +367,7 @@ class MinorsFence:
         if not ruling.involves_minor:
             return
         now = self.clock()
-        state = await self.store.conversation(conversation_key)
+        state = await self.conversation(conversation_key)
         if state is not None and state.frozen_at is not None:
             await self._record(
                 conversation_key,
@@ -397,15 +458,19 @@ class MinorsFence:
         room_id: str | None,
     ) -> None:
         now = self.clock()
-        recorded = await self.store.record(
-            key,
-            score=score,
-            at=now,
-            incident=incident,
-            escalate=escalate,
-            freeze=freeze,
-            history_limit=self.settings.escalation_history,
-        )
+        try:
+            recorded = await self.store.record(
+                key,
+                score=score,
+                at=now,
+                incident=incident,
+                escalate=escalate,
+                freeze=freeze,
+                history_limit=self.settings.escalation_history,
+            )
+        finally:
+            # Before the refusal reaches anyone: this node and then every other forget it.
+            await self.changed(key)
         if recorded.opened and recorded.escalation_id is not None and incident is not None:
             await self._seal(recorded.escalation_id, incident, room_id, now)
 
@@ -436,8 +501,43 @@ class MinorsFence:
         await self.store.set_evidence_ref(escalation_id, reference)
 
     async def frozen(self, conversation_key: str) -> bool:
-        state = await self.store.conversation(conversation_key)
+        state = await self.conversation(conversation_key)
         return state is not None and state.frozen_at is not None
+
+    # -- the conversation cache --------------------------------------------------------------------
+
+    async def conversation(self, conversation_key: str) -> ConversationState | None:
+        """A conversation's state, from this node's cache or the database."""
+        cache = self.conversations
+        known, state = cache.get(conversation_key)
+        if known:
+            return state
+        generation = cache.generation
+        state = await self.store.conversation(conversation_key)
+        cache.put(conversation_key, state, generation)
+        return state
+
+    async def changed(self, conversation_key: str) -> None:
+        """This node recorded something about the conversation: drop it here, tell the others.
+
+        Awaited before the attempt's refusal returns, so the refusal is acknowledged only once
+        the bus has taken the announcement; a bus that fails leaves the others on their
+        ``CONVERSATION_CACHE_SECONDS`` (logged).
+        """
+        self.conversations.forget(conversation_key)
+        if self.announce is None:
+            return
+        try:
+            await self.announce(conversation_key)
+        except Exception:
+            log.exception("could not announce a change of conversation %s", conversation_key)
+
+    def forget(self, conversation_key: str | None) -> None:
+        """Another node (or this one) changed a conversation; None: every conversation."""
+        if conversation_key is None:
+            self.conversations.clear()
+        else:
+            self.conversations.forget(conversation_key)
 
     async def purge(self) -> int:
         now = self.clock()
