@@ -211,7 +211,7 @@ class SafetySettings(_Section):
     model: bool = True
     # The semantic model: the multilingual sentence encoder with a head per category and
     # exemplar banks (docs/safety-model.md).
-    semantic: bool = True
+    semantic: bool = False
     # The operator's own exemplars (<category>.txt and harmless.txt, one line each), added to
     # the shipped banks without retraining.
     exemplar_dir: Path | None = None

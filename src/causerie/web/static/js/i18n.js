@@ -653,6 +653,10 @@ export const ERRORS = {
     fr: "L'envoi de photos n'est pas ouvert sur ce site.",
     en: "Sending photos is not open on this site.",
   },
+  resume_refused: {
+    fr: "Votre session précédente a expiré : entrez à nouveau.",
+    en: "Your previous session has expired: please enter again.",
+  },
   report_target_not_found: {
     fr: "Ce que vous signalez n'existe plus ou n'est plus visible.",
     en: "What you are reporting no longer exists or is no longer visible.",
