@@ -250,7 +250,7 @@ async def test_a_message_over_the_websocket_limit_closes_only_that_connection(
 ) -> None:
     async with run_server(make_settings()) as server, scene(server) as s:
         with contextlib.suppress(Exception):
-            await s.offender.send_raw("x" * ((1 << 20) + 1))
+            await s.offender.send_raw("x" * (server.settings.websocket_max_bytes + 1))
         lost = await closed(s.offender)
         assert lost.code == 1009  # message too big
         departure = await s.witness.next_event(MemberLeft, within=5)
