@@ -74,6 +74,11 @@ class _Counter:
                 self.presence_reads += 1
 
 
+def _suffix(i: int) -> str:
+    # Letters only: digits in a nickname read as a phone number or a year to the checks.
+    return chr(97 + i % 26) + chr(97 + i // 26 % 26)
+
+
 def _thread_cpu() -> dict[str, float]:
     """CPU seconds (user + system) of each live thread, from /proc, by thread name."""
     import threading
@@ -109,7 +114,7 @@ def _retention_commits(node: Any) -> int:
 
 
 async def run_one(
-    shape: str, senders: int, messages: int, warmup: int, model: bool
+    shape: str, senders: int, messages: int, warmup: int, model: bool, safety: bool = True
 ) -> dict[str, Any]:
     from causerie.chat.hooks import Peer
     from causerie.node import Node
@@ -119,7 +124,7 @@ async def run_one(
     directory = Path(tempfile.mkdtemp(prefix="causerie-wp-"))
     settings = Settings(
         database={"url": f"sqlite+aiosqlite:///{directory / 'chat.db'}"},  # type: ignore[arg-type]
-        safety={"model": model},  # type: ignore[arg-type]
+        safety={"model": model, "enabled": safety},  # type: ignore[arg-type]
         legal={"keys_file": str(directory / "keys" / "retention.keys")},  # type: ignore[arg-type]
     )
     node = Node(settings)
@@ -133,7 +138,7 @@ async def run_one(
         for i in range(senders):
             peer = Peer(ip=f"10.1.{i // 250}.{i % 250 + 1}", port=40000)
             frame = f.Enter(
-                nickname=f"Writer{i}",
+                nickname=f"Camille{_suffix(i)}",
                 age=30 + i % 20,
                 gender="woman",
                 postal_code="75011",
@@ -144,14 +149,14 @@ async def run_one(
             if shape == "private":
                 rpeer = Peer(ip=f"10.2.{i // 250}.{i % 250 + 1}", port=40000)
                 rframe = f.Enter(
-                    nickname=f"Reader{i}",
+                    nickname=f"Bruno{_suffix(i)}",
                     age=31 + i % 20,
                     gender="man",
                     postal_code="69003",
                     device=secrets.token_urlsafe(24),
                 )
                 await node.chat.enter(rframe, _Outbox(), rpeer)
-                target = f"Reader{i}"
+                target = f"Bruno{_suffix(i)}"
             else:
                 await node.chat.join(session, [room_id])
             writers.append((session, peer, target))
@@ -226,6 +231,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--model", action="store_true", help="run the safety model stage")
+    parser.add_argument("--no-safety", action="store_true", help="safety.enabled = false")
     parser.add_argument("--label", default="")
     args = parser.parse_args(argv)
     import logging
@@ -249,7 +255,9 @@ def main(argv: list[str] | None = None) -> None:
         for shape in args.shape.split(","):
             for senders in (int(s) for s in args.senders.split(",")):
                 per_sender = max(1, args.messages // senders) if senders > 1 else args.messages
-                result = asyncio.run(run_one(shape, senders, per_sender, args.warmup, args.model))
+                result = asyncio.run(
+                    run_one(shape, senders, per_sender, args.warmup, args.model, not args.no_safety)
+                )
                 result["label"] = args.label
                 result["loadavg"] = os.getloadavg()[0]
                 print(json.dumps(result), flush=True)
