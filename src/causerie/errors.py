@@ -100,6 +100,8 @@ class ErrorCode(StrEnum):
     PHOTOS_DISABLED = "photos_disabled"
     # The resume token is unknown, used, expired or from another device: enter again.
     RESUME_REFUSED = "resume_refused"
+    # This connection's session was resumed on a newer connection (sent before closing it).
+    SESSION_RESUMED = "session_resumed"
     # Reports, statements of reasons and appeals (EU DSA Art. 16, 17, 20).
     # The reported item does not exist, or is not one you could see.
     REPORT_TARGET_NOT_FOUND = "report_target_not_found"

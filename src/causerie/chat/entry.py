@@ -80,6 +80,7 @@ class Entry:
         device_key, _ = core.moderation.fence.memory_keys(frame.device, peer.ip)
         if record is None or device_key is None or record.device_key != device_key:
             raise ChatError(ErrorCode.RESUME_REFUSED, RESUME_REFUSED)
+        await self._take_over(record.session_id, nickname_key(record.nickname))
         who = Who(
             nickname=record.nickname,
             key=nickname_key(record.nickname),
@@ -90,6 +91,19 @@ class Entry:
         )
         local, welcome = await self._admit(who, frame.device, None, outbox, peer, record.sessions)
         return local, welcome, list(record.rooms)
+
+    async def _take_over(self, old_session: str, key: str) -> None:
+        """The old connection may not be known dead yet (a phone changing networks): its
+        session ends now, so that the chatter comes back under their own nickname."""
+        core = self.core
+        online = await core.presence.by_key(key)
+        if online is None or online.id != old_session:
+            return
+        await core.disconnect(
+            old_session, ErrorCode.SESSION_RESUMED, "this session goes on in another connection"
+        )
+        for room in await core.presence.remove_session(old_session):
+            await core.publish(f.MemberLeft(room=room, nickname=online.nickname), room=room)
 
     async def _admit(
         self,

@@ -653,6 +653,10 @@ export const ERRORS = {
     fr: "L'envoi de photos n'est pas ouvert sur ce site.",
     en: "Sending photos is not open on this site.",
   },
+  session_resumed: {
+    fr: "Cette session continue dans une autre fenêtre ou connexion.",
+    en: "This session goes on in another window or connection.",
+  },
   resume_refused: {
     fr: "Votre session précédente a expiré : entrez à nouveau.",
     en: "Your previous session has expired: please enter again.",
