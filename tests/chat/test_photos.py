@@ -146,3 +146,19 @@ async def test_bad_files_are_refused_with_their_code_and_nothing_is_stored(
     assert error.code == code
     assert not bob.received(f.PhotoMessage)
     assert await site.node.photo_store.expired(site.clock() + 10**9) == []
+
+
+async def test_a_photo_in_a_teen_room_reaches_its_members_and_stays_out_of_history(
+    site: Harness,
+) -> None:
+    lea = await site.enter("Lea", 15)
+    tom = await site.enter("Tom", 16, gender="man")
+    await lea.join("ados")
+    await tom.join("ados")
+    ack = await send(site, lea, encode(scene(21)), room="ados")
+    (photo,) = tom.received(f.PhotoMessage)
+    assert photo.id == ack.id and photo.room == "ados" and photo.sender_key == lea.session.key
+    # A later member's history holds text messages only; the photo went to who was there.
+    sam = await site.enter("Sam", 14, gender="man")
+    (joined,) = await sam.join("ados")
+    assert ack.id not in [m.id for m in joined.history]

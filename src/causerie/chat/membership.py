@@ -110,7 +110,9 @@ class Membership:
                     history=[
                         message_frame(m)
                         for m in history
-                        if nickname_key(m.sender_nickname) not in session.ignored
+                        # Photos are not replayed: they went to the members of the moment.
+                        if m.photo_id is None
+                        and nickname_key(m.sender_nickname) not in session.ignored
                     ],
                 )
             )
