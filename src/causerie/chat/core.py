@@ -83,7 +83,7 @@ def visible_to(viewer: LocalSession, other: OnlineSession) -> bool:
 
 
 @dataclass
-class ChatCore:
+class ChatCore(envelopes.BusPublishing):
     """What every use case depends on, each given explicitly by :class:`causerie.node.Node`."""
 
     settings: Settings
@@ -101,29 +101,6 @@ class ChatCore:
     @property
     def visible_seconds(self) -> float:
         return self.settings.chat.visible_hours * 3600
-
-    async def publish(
-        self,
-        frame: f.ServerFrame,
-        *,
-        room: str | None = None,
-        session: str | None = None,
-        sender_key: str | None = None,
-        exclude_session: str | None = None,
-    ) -> None:
-        await self.bus.publish(
-            envelopes.deliver(
-                frame,
-                room=room,
-                session=session,
-                sender_key=sender_key,
-                exclude_session=exclude_session,
-            )
-        )
-
-    async def disconnect(self, session_id: str, code: ErrorCode, message: str) -> None:
-        """Close a chatter's connection on whichever node holds it."""
-        await self.bus.publish(envelopes.disconnect(session_id, code, message))
 
     async def room(self, room_id: str) -> RoomRow:
         row = await self.rooms.get(room_id)

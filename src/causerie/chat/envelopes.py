@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from causerie.bus import Bus
 from causerie.errors import ErrorCode
 from causerie.protocol.codec import encode
 from causerie.protocol.frames import Error, ServerFrame
@@ -63,3 +64,33 @@ def disconnect(session_id: str, code: ErrorCode, message: str) -> bytes:
     """The bus payload that closes a session's connection, on whichever node holds it."""
     frame = msgspec.Raw(encode(Error(code=code, message=message)))
     return envelope_encoder.encode(Disconnect(session=session_id, frame=frame, reason=message))
+
+
+class BusPublishing:
+    """Publishing frames to nodes over ``self.bus``: the chat core's, and the moderation
+    command's, which has a bus but no node."""
+
+    bus: Bus
+
+    async def publish(
+        self,
+        frame: ServerFrame,
+        *,
+        room: str | None = None,
+        session: str | None = None,
+        sender_key: str | None = None,
+        exclude_session: str | None = None,
+    ) -> None:
+        await self.bus.publish(
+            deliver(
+                frame,
+                room=room,
+                session=session,
+                sender_key=sender_key,
+                exclude_session=exclude_session,
+            )
+        )
+
+    async def disconnect(self, session_id: str, code: ErrorCode, message: str) -> None:
+        """Close a chatter's connection on whichever node holds it."""
+        await self.bus.publish(disconnect(session_id, code, message))

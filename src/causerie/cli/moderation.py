@@ -14,12 +14,10 @@ import json
 from typing import Any
 
 from causerie.chat import envelopes
-from causerie.errors import ErrorCode
-from causerie.protocol import frames as f
 from causerie.settings import Settings
 
 
-class BusChat:
+class BusChat(envelopes.BusPublishing):
     """The chat core's publish and disconnect over the bus, for a command without a node."""
 
     def __init__(self, settings: Settings) -> None:
@@ -35,28 +33,6 @@ class BusChat:
 
     async def close(self) -> None:
         await self.bus.close()
-
-    async def publish(
-        self,
-        frame: f.ServerFrame,
-        *,
-        room: str | None = None,
-        session: str | None = None,
-        sender_key: str | None = None,
-        exclude_session: str | None = None,
-    ) -> None:
-        await self.bus.publish(
-            envelopes.deliver(
-                frame,
-                room=room,
-                session=session,
-                sender_key=sender_key,
-                exclude_session=exclude_session,
-            )
-        )
-
-    async def disconnect(self, session_id: str, code: ErrorCode, message: str) -> None:
-        await self.bus.publish(envelopes.disconnect(session_id, code, message))
 
 
 async def _actor(parts: Any, name: str) -> Any:
