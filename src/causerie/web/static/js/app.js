@@ -6,8 +6,10 @@
 import { Connection } from "./connection.js";
 import { html, render } from "./html.js";
 import { language, onLanguageChange, setLanguage, t } from "./i18n.js";
+import { DEFAULT_MAX_BYTES, bytesSent, fitBox, localRefusal, pickImage } from "./photos.js";
 import { scheduler } from "./render.js";
 import {
+  activeUpload,
   comebackFrames,
   initialState,
   isMyName,
@@ -50,7 +52,16 @@ const ui = {
   cardOpener: null,
   notifyDenied: false,
   alerts: loadAlerts(),
+  /** a file is dragged over the conversation */
+  dropping: false,
+  viewerOpener: null,
 };
+// Photos: the files themselves stay here, out of the state (which is plain data). `attached`:
+// conversation key -> the file chosen for it; `files`: upload ref -> the file being sent (kept
+// after a failure for "Try again").
+const attached = new Map();
+const files = new Map();
+const upload = { ref: null, timer: null, maxBytes: DEFAULT_MAX_BYTES };
 const timers = { intervals: [], typing: new Map(), reconnect: null };
 const lastTypingSent = new Map();
 let lastServerError = null;
@@ -158,6 +169,16 @@ function effects(before, after, event) {
     case "message":
       attention(after, event);
       break;
+    case "photo":
+      attention(after, event);
+      if (!event.room && !isMyName(after, event.sender) && !before.convs[privateKey(event.sender)] && !after.convs[privateKey(event.sender)]?.person) askPeople();
+      break;
+    case "upload_granted":
+      if (event.ref && event.ref === upload.ref) sendPhotoBytes(event.ref, event.max_bytes);
+      break;
+    case "ack":
+      files.delete(event.ref);
+      break;
     case "private_message":
       attention(after, event);
       if (!before.convs[privateKey(event.sender)] && !after.convs[privateKey(event.sender)]?.person) askPeople();
@@ -172,6 +193,7 @@ function effects(before, after, event) {
     if (!before.toasts.includes(toast)) setTimeout(() => dispatch({ type: "@dismiss", id: toast.id }), TOAST_MS);
   }
   if (after.phase === "entry" && before.phase !== "entry") stopTimers();
+  pumpUploads(after);
 }
 
 function dispatchLater(event) {
@@ -223,11 +245,12 @@ function beep() {
 }
 
 function attention(s, frame) {
-  const privately = frame.type === "private_message";
+  const privately = frame.type === "private_message" || (frame.type === "photo" && !frame.room);
+  if (isMyName(s, frame.sender)) return;
   const ckey = privately ? privateKey(frame.sender) : roomKey(frame.room);
   const conv = s.convs[ckey];
   const key = keyOf(s, frame.sender, frame.sender_key, conv);
-  if (isMyName(s, frame.sender) || s.ignored.includes(key)) return;
+  if (s.ignored.includes(key)) return;
   const item = conv?.items.at(-1);
   const mention = !privately && item?.kind === "message" && item.mention;
   if (!privately && !mention) return;
@@ -349,6 +372,101 @@ function requestRooms() {
     roomsQueued = false;
     send({ type: "rooms" });
   }, 50);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Photos (docs/protocol.md, docs/photos.md): `photo_upload`, then, once the server answers
+// `upload_granted`, the file as one binary WebSocket message; `ack` or an `error` with the same
+// ref ends it. One upload at a time: the server takes the next binary message as the photo of
+// the last grant, so a second `photo_upload` before the first file would mix them up.
+
+function pumpUploads(s) {
+  const active = activeUpload(s);
+  if (upload.ref && active?.ref !== upload.ref) {
+    // Finished (ack, error) or lost with the connection.
+    clearInterval(upload.timer);
+    upload.ref = null;
+    upload.timer = null;
+  }
+  if (!active || upload.ref || active.item.upload?.phase !== "queued" || !connection.isOpen) return;
+  const conv = s.convs[active.key];
+  const caption = active.item.text;
+  const frame = conv.kind === "room" ? { type: "photo_upload", room: conv.id, caption, ref: active.ref } : { type: "photo_upload", to: conv.nickname, caption, ref: active.ref };
+  upload.ref = active.ref;
+  send(frame);
+  dispatchLater({ type: "@upload", ref: active.ref, phase: "asking" });
+}
+
+async function sendPhotoBytes(ref, maxBytes) {
+  if (Number.isFinite(maxBytes) && maxBytes > 0) upload.maxBytes = maxBytes;
+  const file = files.get(ref);
+  const refusal = file ? localRefusal(file, upload.maxBytes) : "photo_not_expected";
+  if (refusal) {
+    dispatch({ type: "@upload_failed", ref, error: { code: refusal } });
+    return;
+  }
+  let data;
+  try {
+    data = await file.arrayBuffer();
+  } catch {
+    dispatch({ type: "@upload_failed", ref, error: { code: "photo_corrupt" } });
+    return;
+  }
+  if (upload.ref !== ref || !connection.sendBinary(data)) return;
+  const total = data.byteLength;
+  const progress = () => {
+    if (upload.ref !== ref) return;
+    const sent = bytesSent(total, connection.bufferedAmount);
+    if (sent >= total) {
+      clearInterval(upload.timer);
+      upload.timer = null;
+    }
+    dispatch({ type: "@upload", ref, phase: sent >= total ? "checking" : "sending", sent });
+  };
+  upload.timer = setInterval(progress, 120);
+  progress();
+}
+
+/** A small preview of a chosen photo, for the sender's eyes only (a data: URL; never sent). */
+async function makePreview(file) {
+  try {
+    const bitmap = await createImageBitmap(file);
+    const box = fitBox(bitmap.width, bitmap.height, 160);
+    const canvas = document.createElement("canvas");
+    canvas.width = box.width;
+    canvas.height = box.height;
+    canvas.getContext("2d")?.drawImage(bitmap, 0, 0, box.width, box.height);
+    bitmap.close();
+    return canvas.toDataURL("image/jpeg", 0.75);
+  } catch {
+    // Not an image the browser can read: the server will say what it is.
+    return undefined;
+  }
+}
+
+async function attachFiles(key, list) {
+  const file = pickImage(list);
+  if (!file || !state.convs[key]) return;
+  const refusal = localRefusal(file, upload.maxBytes);
+  if (refusal) {
+    dispatch({ type: "@toast", toast: { kind: "error", error: { code: refusal } } });
+    return;
+  }
+  attached.set(key, file);
+  const preview = await makePreview(file);
+  if (attached.get(key) !== file) return;
+  dispatch({ type: "@attach", key, attachment: { name: file.name || "photo", size: file.size, type: file.type, preview } });
+  if (state.active === key) queueMicrotask(() => document.getElementById("composer-input")?.focus());
+}
+
+function sendPhoto(key, caption, file, preview) {
+  const conv = state.convs[key];
+  if (!conv) return;
+  const ref = connection.nextRef();
+  files.set(ref, file);
+  attached.delete(key);
+  ui.stick[key] = true;
+  dispatch({ type: "@photo_send", key, ref, caption, at: Date.now() / 1000, size: file.size, preview, offline: !connection.isOpen });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -479,12 +597,54 @@ const act = {
   requestPeople,
   reveal: (key, id) => dispatch({ type: "@reveal", key, id }),
   retry(key, item) {
+    if (item.upload) {
+      const file = files.get(item.ref);
+      dispatch({ type: "@drop_item", key, ref: item.ref });
+      files.delete(item.ref);
+      if (file) sendPhoto(key, item.text, file, item.upload.preview);
+      return;
+    }
     dispatch({ type: "@drop_item", key, ref: item.ref });
     post(key, item.text);
+  },
+  attachFiles,
+  detach(key) {
+    attached.delete(key);
+    dispatch({ type: "@detach", key });
+  },
+  dragging(on) {
+    if (ui.dropping === on) return;
+    ui.dropping = on;
+    schedule();
+  },
+  viewPhoto(key, id, opener) {
+    ui.viewerOpener = opener ?? document.activeElement;
+    dispatch({ type: "@view_photo", key, id });
+  },
+  closePhoto() {
+    dispatch({ type: "@view_photo" });
+    const opener = ui.viewerOpener;
+    ui.viewerOpener = null;
+    queueMicrotask(() => opener?.isConnected && opener.focus());
+  },
+  focusViewer(el) {
+    el?.focus();
   },
   sendFrom(input) {
     const key = state.active;
     const text = input.value;
+    const conv = key ? state.convs[key] : undefined;
+    const file = key ? attached.get(key) : undefined;
+    if (key && conv?.attachment && file) {
+      if (text.length > state.maxChars) {
+        dispatch({ type: "@toast", toast: { kind: "error", error: { code: "message_too_long" } } });
+        return;
+      }
+      input.value = "";
+      input.style.height = "";
+      sendPhoto(key, text.trim(), file, conv.attachment.preview);
+      return;
+    }
     if (!key || !text.trim()) return;
     if (text.length > state.maxChars) {
       dispatch({ type: "@toast", toast: { kind: "error", error: { code: "message_too_long" } } });

@@ -58,6 +58,21 @@ export class Connection {
     return true;
   }
 
+  /**
+   * A photo's bytes, as one binary message: only right after its `upload_granted`.
+   * @param {ArrayBuffer} data
+   */
+  sendBinary(data) {
+    if (!this.isOpen) return false;
+    this.socket.send(data);
+    return true;
+  }
+
+  /** Bytes handed to the socket that have not left yet (0 when closed). */
+  get bufferedAmount() {
+    return this.socket ? this.socket.bufferedAmount : 0;
+  }
+
   nextRef() {
     this.refCounter += 1;
     return `w${this.refCounter}`;

@@ -22,6 +22,30 @@
  * @property {"sent" | "pending" | "failed" | "held"} status
  * @property {object} [error]     the error frame that refused it
  * @property {boolean} [retry]    a later try may pass
+ * @property {PhotoPart} [photo]  a photo message: `text` is its caption
+ * @property {UploadPart} [upload] our own photo while it uploads (no `photo` yet)
+ */
+/**
+ * @typedef {object} PhotoPart
+ * @property {string} url     the full image (a capability URL only its recipients receive)
+ * @property {string} thumb   its thumbnail
+ * @property {number} width
+ * @property {number} height
+ */
+/**
+ * @typedef {object} UploadPart
+ * @property {"queued" | "asking" | "sending" | "checking"} phase
+ *   waiting for an earlier upload / `photo_upload` sent / bytes going out / the server checks it
+ * @property {number} sent    bytes that left the page
+ * @property {number} total
+ * @property {string} [preview] a small data: URL made in the page, for our own eyes only
+ */
+/**
+ * @typedef {object} Attachment  a photo chosen but not sent yet (the File stays in app.js)
+ * @property {string} name
+ * @property {number} size
+ * @property {string} type
+ * @property {string} [preview]
  */
 /**
  * @typedef {object} SystemItem
@@ -48,6 +72,7 @@
  * @property {boolean} typingRefused
  * @property {string} draft
  * @property {string} [partnerKey] the other person's nickname key, for a private conversation
+ * @property {Attachment} [attachment] a photo waiting for "Send"
  */
 
 export const MAX_ITEMS = 500;
@@ -60,6 +85,8 @@ export const RETRYABLE = new Set([
   "internal_error",
   "shutting_down",
 ]);
+// A photo refused for these may pass if sent again (the same file is still in the page).
+export const PHOTO_RETRYABLE = new Set([...RETRYABLE, "photo_not_expected", "@offline"]);
 
 /**
  * Only for a server that does not send nickname keys yet (`key`, `sender_key`): the server's
@@ -150,6 +177,10 @@ export function initialState() {
     side: "rooms",
     /** @type {string | null} the nickname whose card is open */
     card: null,
+    /** @type {string[]} refs of our photo uploads, oldest first: one at a time, the first */
+    uploads: [],
+    /** @type {{key: string, id: number} | null} the photo shown full size */
+    viewer: null,
     seq: 1,
   };
 }
@@ -282,6 +313,8 @@ export function mentions(/** @type {string} */ text, /** @type {string} */ nickn
 function receive(s, conv, frame, opts = {}) {
   const key = keyOf(s, frame.sender, frame.sender_key, conv);
   const own = isMyName(s, frame.sender);
+  const isPhoto = frame.type === "photo";
+  const text = isPhoto ? frame.caption ?? "" : frame.text;
   if (conv.items.some((it) => it.kind === "message" && it.id === frame.id)) {
     if (!own) return { s, conv };
   }
@@ -291,24 +324,27 @@ function receive(s, conv, frame, opts = {}) {
     id: frame.id,
     sender: frame.sender,
     senderKey: key,
-    text: frame.text,
+    text,
     at: frame.at,
     blurred: frame.blurred === true,
-    mention: !own && s.me !== null && mentions(frame.text, s.me.nickname),
+    mention: !own && s.me !== null && mentions(text, s.me.nickname),
     status: "sent",
   };
+  if (isPhoto) item.photo = { url: frame.url, thumb: frame.thumb_url, width: frame.width, height: frame.height };
   let items = conv.items;
   if (own) {
     // Ours: replace the copy with this id, or else the oldest one still pending.
     let index = items.findIndex((it) => it.kind === "message" && it.id === frame.id);
-    if (index === -1) index = items.findIndex((it) => it.kind === "message" && it.status === "pending");
+    // A photo replaces a photo of ours, a text a text.
+    if (index === -1) index = items.findIndex((it) => it.kind === "message" && it.status === "pending" && Boolean(it.upload) === isPhoto);
     if (index !== -1) {
       const old = /** @type {MessageItem} */ (items[index]);
       items = [...items];
       items[index] = { ...item, at: old.at, ref: undefined };
       const pending = { ...s.pending };
       if (old.ref) delete pending[old.ref];
-      return { s: { ...s, pending }, conv: { ...conv, items } };
+      const uploads = old.ref ? s.uploads.filter((r) => r !== old.ref) : s.uploads;
+      return { s: { ...s, pending, uploads }, conv: { ...conv, items } };
     }
   }
   if (opts.history) {
@@ -367,10 +403,44 @@ function changePending(s, ref, change) {
   const ckey = s.pending[ref];
   const pending = { ...s.pending };
   delete pending[ref];
+  const uploads = s.uploads.includes(ref) ? s.uploads.filter((r) => r !== ref) : s.uploads;
   const conv = ckey ? s.convs[ckey] : undefined;
-  if (!conv) return { ...s, pending };
+  if (!conv) return { ...s, pending, uploads };
   const items = conv.items.map((it) => (it.kind === "message" && it.ref === ref ? change(it) : it));
-  return { ...s, pending, convs: { ...s.convs, [ckey]: { ...conv, items } } };
+  return { ...s, pending, uploads, convs: { ...s.convs, [ckey]: { ...conv, items } } };
+}
+
+/** Change our photo item `ref` while it uploads, leaving everything else as it is. @param {State} s @param {string} ref @param {Partial<UploadPart>} change @returns {State} */
+function changeUpload(s, ref, change) {
+  const ckey = s.pending[ref];
+  const conv = ckey ? s.convs[ckey] : undefined;
+  if (!conv) return s;
+  const items = conv.items.map((it) => (it.kind === "message" && it.ref === ref && it.upload ? { ...it, upload: { ...it.upload, ...change } } : it));
+  return { ...s, convs: { ...s.convs, [conv.key]: { ...conv, items } } };
+}
+
+/**
+ * The upload to work on now: the oldest of ours, with its conversation and item. Only one at a
+ * time, because the server takes the next binary message as the photo of the last
+ * `photo_upload` it granted.
+ * @param {State} s
+ * @returns {{ref: string, key: string, item: MessageItem} | null}
+ */
+export function activeUpload(s) {
+  const ref = s.uploads[0];
+  if (!ref) return null;
+  const key = s.pending[ref];
+  const conv = key ? s.convs[key] : undefined;
+  const item = conv?.items.find((it) => it.kind === "message" && it.ref === ref);
+  return item && item.kind === "message" && key ? { ref, key, item } : null;
+}
+
+/** The photo item the viewer shows, if it is still there. @param {State} s @returns {MessageItem | null} */
+export function viewed(s) {
+  if (!s.viewer) return null;
+  const item = s.convs[s.viewer.key]?.items.find((it) => it.kind === "message" && it.id === s.viewer?.id);
+  if (!item || item.kind !== "message" || !item.photo) return null;
+  return item.blurred && !item.revealed ? null : item;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -392,7 +462,7 @@ export function reduce(s, e) {
       if (s.phase !== "chat" && s.phase !== "reconnecting") {
         return s.phase === "entering" ? { ...s, phase: "entry", entryError: e.error ?? { code: "@conn_failed" } } : s;
       }
-      return { ...s, phase: "reconnecting", reconnectTries: s.reconnectTries + 1 };
+      return failUploads({ ...s, phase: "reconnecting", reconnectTries: s.reconnectTries + 1 }, { code: "@offline" });
     case "@closed":
       // The server ended the session on purpose (1008): back to the form, saying why.
       return { ...initialState(), identity: s.identity, entryError: e.error ?? { code: "@closed" } };
@@ -444,6 +514,47 @@ export function reduce(s, e) {
       if (!conv) return s;
       return put(s, { ...conv, items: conv.items.filter((it) => !(it.kind === "message" && it.ref === e.ref)) });
     }
+    case "@attach": {
+      const conv = s.convs[e.key];
+      return conv ? put(s, { ...conv, attachment: e.attachment }) : s;
+    }
+    case "@detach": {
+      const conv = s.convs[e.key];
+      if (!conv?.attachment) return s;
+      const { attachment: _gone, ...rest } = conv;
+      return put(s, rest);
+    }
+    case "@photo_send": {
+      // {key, ref, caption, at, size, preview, offline}: our photo, shown at once while it uploads.
+      const conv = s.convs[e.key];
+      if (!conv || !s.me) return s;
+      /** @type {MessageItem} */
+      const item = {
+        kind: "message",
+        ref: e.ref,
+        sender: s.me.nickname,
+        senderKey: s.meKey,
+        text: e.caption ?? "",
+        at: e.at,
+        status: e.offline ? "failed" : "pending",
+        upload: { phase: "queued", sent: 0, total: e.size, preview: e.preview },
+      };
+      if (e.offline) {
+        item.error = { code: "@offline" };
+        item.retry = true;
+      }
+      const { attachment: _sent, ...rest } = conv;
+      const next = put(s, { ...rest, items: trim([...conv.items, item]), draft: "" });
+      return e.offline ? next : { ...next, pending: { ...next.pending, [e.ref]: conv.key }, uploads: [...next.uploads, e.ref] };
+    }
+    case "@upload":
+      // {ref, phase, sent?}: how far our upload got.
+      return changeUpload(s, e.ref, e.sent === undefined ? { phase: e.phase } : { phase: e.phase, sent: e.sent });
+    case "@upload_failed":
+      // Refused in the page before its bytes left (too large for the server's limit...).
+      return changePending(s, e.ref, (it) => ({ ...it, status: "failed", error: e.error, retry: false }));
+    case "@view_photo":
+      return { ...s, viewer: e.id === undefined ? null : { key: e.key, id: e.id } };
     case "@join_requested":
       return { ...s, requestedJoins: [...s.requestedJoins, e.room] };
     case "@create_requested":
@@ -554,6 +665,29 @@ export function reduce(s, e) {
       }
       return next;
     }
+    case "photo": {
+      // A photo in a room (`room`) or in private (`recipient`), our own included.
+      if (e.room) {
+        const conv = s.convs[roomKey(e.room)];
+        if (!conv) return s;
+        const done = receive(s, conv, e);
+        return put(done.s, done.conv);
+      }
+      const fromMe = isMyName(s, e.sender);
+      const conv = privateConv(s, fromMe ? e.recipient : e.sender, undefined);
+      const done = receive(s, conv, e);
+      let next = put(done.s, done.conv);
+      if (!fromMe && (conv.key !== s.active || !s.visible)) {
+        next = addToast({ ...next, toasts: next.toasts.filter((t) => t.conv !== conv.key) }, { kind: "info", key: "photo.private_new", vars: { nickname: e.sender }, conv: conv.key });
+      }
+      return next;
+    }
+    case "upload_granted": {
+      // The server waits for the bytes (app.js sends them): {ref, max_bytes, expires_at}.
+      if (!e.ref || !s.uploads.includes(e.ref)) return s;
+      const upload = activeUpload(s);
+      return changeUpload(s, e.ref, { phase: "sending", sent: 0, total: upload?.item.upload?.total ?? 0 });
+    }
     case "private_history": {
       // {nickname, messages}: what was said with this person within the visible window.
       /** @type {Conv} */
@@ -609,6 +743,17 @@ export function reduce(s, e) {
   }
 }
 
+/**
+ * Every upload not finished fails with `error`: a lost connection loses the server's grant, so
+ * the bytes would be refused on the next one. The file is still in the page: "Try again".
+ * @param {State} s @param {object} error @returns {State}
+ */
+function failUploads(s, error) {
+  let next = s;
+  for (const ref of s.uploads) next = changePending(next, ref, (it) => ({ ...it, status: "failed", error, retry: true }));
+  return { ...next, uploads: [] };
+}
+
 /** @param {State} s @param {string} frame @returns {State} */
 function dropProbe(s, frame) {
   const at = s.probes.indexOf(frame);
@@ -650,7 +795,7 @@ function onError(s, e) {
       // Not refused: waiting for a person to look at it, so nothing to retry.
       return changePending(s, e.ref, (it) => ({ ...it, status: "held", error: e }));
     }
-    return changePending(s, e.ref, (it) => ({ ...it, status: "failed", error: e, retry: RETRYABLE.has(e.code) }));
+    return changePending(s, e.ref, (it) => ({ ...it, status: "failed", error: e, retry: (it.upload ? PHOTO_RETRYABLE : RETRYABLE).has(e.code) }));
   }
   if (e.frame === "typing") {
     // A refused typing notice says early what a message would meet; said once.
@@ -696,7 +841,7 @@ export function snapshot(s) {
       const c = s.convs[key];
       // Rooms get their history back on joining; private conversations keep their last
       // messages here for as long as the tab lives, when the server cannot send them again.
-      const items = c.kind === "private" ? c.items.filter((it) => it.kind === "message" && it.status === "sent").slice(-KEEP_PRIVATE_ITEMS) : [];
+      const items = c.kind === "private" ? c.items.filter((it) => it.kind === "message" && it.status === "sent" && !it.upload).slice(-KEEP_PRIVATE_ITEMS) : [];
       return { key: c.key, kind: c.kind, id: c.id, nickname: c.nickname, room: c.room, person: c.person, items, draft: c.draft };
     }),
   };

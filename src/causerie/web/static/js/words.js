@@ -13,6 +13,8 @@ export function explain(state, frame) {
   if (frame.code === "@closed") {
     return frame.reason ? t("conn.closed", { reason: explain(state, frame.reason) }) : t("conn.closed_plain");
   }
+  // A photo's caption has its own limit (photos.caption_max_chars), not the message's.
+  if (frame.code === "message_too_long" && frame.field === "caption") return t("photo.caption_too_long");
   return errorText(frame, { minor: isMinor(state), maxChars: state.maxChars });
 }
 

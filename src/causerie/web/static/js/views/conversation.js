@@ -7,15 +7,17 @@ import { roomWords, t } from "../i18n.js";
 import { findPerson, isMe, rows } from "../store.js";
 import { avatarClass, clockTime, dayWords, explain, initial, personLine } from "../words.js";
 import { Composer } from "./composer.js";
+import { PhotoBody } from "./photo.js";
 import { convTitle } from "./tabs.js";
 
 function Message({ state, conv, item, first, act }) {
   const own = isMe(state, item.senderKey);
+  const photo = Boolean(item.photo || item.upload);
   const cls = ["msg", own && "own", !first && "cont", item.status !== "sent" && item.status, item.blurred && "masked", item.revealed && "revealed", item.mention && "mention"]
     .filter(Boolean)
     .join(" ");
   const shown = !item.blurred || item.revealed;
-  return html`<li class=${cls} data-testid="message" data-sender=${item.sender} data-sender-key=${item.senderKey} data-id=${item.id ?? undefined}>
+  return html`<li class=${photo ? `${cls} has-photo` : cls} data-testid="message" data-sender=${item.sender} data-sender-key=${item.senderKey} data-id=${item.id ?? undefined}>
     ${first
       ? html`<span class="avatar ${avatarClass(item.senderKey)}" aria-hidden="true">${initial(item.sender)}</span>`
       : html`<span class="avatar-gap" aria-hidden="true"></span>`}
@@ -27,10 +29,13 @@ function Message({ state, conv, item, first, act }) {
                    onClick=${(e) => act.openCard(item.sender, e.currentTarget)}>${item.sender}</button>`}
         <time datetime=${new Date(item.at * 1000).toISOString()}>${clockTime(item.at)}</time>
       </div>
-      <p class="text" data-testid="message-text">${shown ? item.text : t("chat.masked")}</p>
+      ${photo && html`<${PhotoBody} conv=${conv} item=${item} shown=${shown} act=${act} />`}
+      ${photo
+        ? shown && item.text && html`<p class="text caption" data-testid="message-text">${item.text}</p>`
+        : html`<p class="text" data-testid="message-text">${shown ? item.text : t("chat.masked")}</p>`}
       ${item.blurred && html`<button type="button" class="reveal" data-testid="reveal" aria-expanded=${item.revealed ? "true" : "false"}
           onClick=${() => act.reveal(conv.key, item.id)}>${t(item.revealed ? "chat.hide" : "chat.reveal")}</button>`}
-      ${item.status === "pending" && html`<p class="status">${t("chat.pending")}</p>`}
+      ${item.status === "pending" && !item.upload && html`<p class="status">${t("chat.pending")}</p>`}
       ${item.status === "held" && html`<p class="status">${explain(state, item.error)}</p>`}
       ${item.status === "failed" && html`<p class="status" data-testid="message-failed" role="alert">${explain(state, item.error)}</p>`}
       ${item.status === "failed" && item.retry && html`<button type="button" class="small ghost retry" data-testid="message-retry"
@@ -76,7 +81,25 @@ export function Conversation({ state, ui, act }) {
   const partnerKey = conv.partnerKey ?? "";
   const person = room ? undefined : conv.person ?? findPerson(state, conv.nickname);
   const ignored = !room && state.ignored.includes(partnerKey);
-  return html`<section id="conv" class="conv" aria-labelledby="conv-title">
+  // A photo dropped anywhere on the conversation is attached, as if chosen with the button.
+  const onDragOver = (e) => {
+    if (!e.dataTransfer || ![...e.dataTransfer.types].includes("Files")) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = "copy";
+    act.dragging(true);
+  };
+  const onDragLeave = (e) => {
+    if (!e.currentTarget.contains(e.relatedTarget)) act.dragging(false);
+  };
+  const onDrop = (e) => {
+    if (!e.dataTransfer?.files?.length) return;
+    e.preventDefault();
+    act.dragging(false);
+    act.attachFiles(conv.key, e.dataTransfer.files);
+  };
+  return html`<section id="conv" class=${ui.dropping ? "conv dropping" : "conv"} aria-labelledby="conv-title"
+      onDragOver=${onDragOver} onDragLeave=${onDragLeave} onDrop=${onDrop}>
+    ${ui.dropping && html`<p class="drop-hint" aria-hidden="true">${t("photo.drop")}</p>`}
     <header class="conv-head">
       ${!room && html`<span class="avatar ${avatarClass(partnerKey)}" aria-hidden="true">${initial(conv.nickname)}</span>`}
       <div class="conv-titles">

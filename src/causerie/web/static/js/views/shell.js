@@ -13,6 +13,7 @@ import { Members } from "./members.js";
 import { People } from "./people.js";
 import { Rooms } from "./rooms.js";
 import { Tabs } from "./tabs.js";
+import { Viewer } from "./photo.js";
 
 export function LanguageSelect({ testid, act }) {
   return html`<label class="lang">
@@ -97,6 +98,7 @@ function Chat({ state, ui, act }) {
       <${NavButton} state=${state} panel="members" label="nav.members" act=${act} />
     </nav>
     <${Card} state=${state} ui=${ui} act=${act} />
+    <${Viewer} state=${state} act=${act} />
   </div>`;
 }
 
