@@ -17,6 +17,7 @@ from causerie.chat.hooks import Peer
 from causerie.chat.hub import LocalSession, Outbox
 from causerie.domain import AgeBand, ContentKind
 from causerie.errors import ChatError, ErrorCode
+from causerie.moderation.bans import EntryBans
 from causerie.moderation.verdict import Author, Subject
 from causerie.protocol import frames as f
 from causerie.protocol.identity import check_identity, nickname_key
@@ -40,9 +41,11 @@ class Who:
 
 
 class Entry:
-    def __init__(self, core: ChatCore, resumes: ResumeStore) -> None:
+    def __init__(self, core: ChatCore, resumes: ResumeStore, bans: EntryBans) -> None:
         self.core = core
         self.resumes = resumes
+        # Bans on the nickname key, the device and a chosen address (moderation/bans.py).
+        self.bans = bans
 
     async def enter(
         self, frame: f.Enter, outbox: Outbox, peer: Peer
@@ -118,6 +121,7 @@ class Entry:
         fence = core.moderation.fence
         # Coming back from the same device under an older age keeps the younger one.
         admission: Admission = await fence.admit(who.age, device, peer.ip)
+        await self.bans.check(who.key, admission.device_key, admission.address_key, core.clock())
         age = admission.age
         band = AgeBand.of_age(age)
         verified = False
@@ -170,6 +174,9 @@ class Entry:
         )
         core.hub.attach(local)
         await fence.entered(session_id, admission, band, verified=verified)
+        await self.bans.entered(
+            session_id, who.key, admission.device_key, admission.address_key, now
+        )
         await core.traffic.connection_opened(session_id, who.nickname, peer, now)
         resume_token = await self._issue_resume(local, admission, now)
         welcome = f.Welcome(

@@ -28,6 +28,7 @@ from causerie.chat.people import People
 from causerie.chat.photos import PhotoParts, Photos
 from causerie.chat.reports import ReportParts, Reports
 from causerie.chat.statements import Statements
+from causerie.moderation.bans import EntryBans
 from causerie.store.resume import ResumeStore
 
 
@@ -43,7 +44,7 @@ class ChatService:
         resumes: ResumeStore,
     ) -> None:
         self.core = core
-        self.entry = Entry(core, resumes)
+        self.entry = Entry(core, resumes, EntryBans(reports.safety, reports.statements))
         self.membership = Membership(core)
         self.delivery = self.membership.delivery
         self.messaging = Messaging(core, self.delivery)

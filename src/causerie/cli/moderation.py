@@ -104,7 +104,7 @@ async def _queue(parts: Any, args: argparse.Namespace) -> int:
 async def _decide(parts: Any, args: argparse.Namespace) -> int:
     actor = await _actor(parts, args.staff)
     outcome = await parts.actions.decide(
-        actor, args.job, args.action, minutes=args.minutes, note=args.note
+        actor, args.job, args.action, minutes=args.minutes, note=args.note, address=args.address
     )
     print(
         json.dumps(
@@ -150,6 +150,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     decide.add_argument("action", choices=[d.value for d in Decision])
     decide.add_argument("--staff", required=True)
     decide.add_argument("--minutes", type=float)
+    decide.add_argument(
+        "--address",
+        action="store_true",
+        help="suspend/ban: hold the address too (shared by families and carriers; 24 h at most)",
+    )
     decide.add_argument("--note", default="")
     decide.set_defaults(run=run_async(_decide), bus=True)
 

@@ -34,24 +34,32 @@ async def offline_parts(settings: Settings, *, with_bus: bool = False) -> AsyncI
     """The console's parts over the database, for commands run without a node."""
     from causerie.cli.moderation import BusChat
     from causerie.console.wiring import build
-    from causerie.legal.database import resolve_paths
-    from causerie.legal.runtime import load_keyring
+    from causerie.legal.runtime import LegalNode
     from causerie.store.database import create_engine, migrate
+    from causerie.store.messages import MessageStore
 
     if settings.database.auto_migrate:
         await asyncio.to_thread(migrate, settings.database.url)
-    keyring = load_keyring(
-        resolve_paths(settings).keys_file, create=settings.legal.create_missing_key
-    )
     engine = create_engine(settings.database.url)
+    # The retention store: a released message gets its traffic record, a referral its evidence.
+    legal = LegalNode(settings, messages=MessageStore(engine))
     chat = BusChat(settings)
-    if with_bus:
-        await chat.start()
     try:
-        yield build(settings, engine, keyring.chain_key, chat=chat)
+        await legal.start()
+        if with_bus:
+            await chat.start()
+        yield build(
+            settings,
+            engine,
+            legal.service.keyring.chain_key,
+            chat=chat,
+            evidence=legal.service.evidence,
+            traffic=legal.traffic,
+        )
     finally:
         if with_bus:
             await chat.close()
+        await legal.stop()
         await engine.dispose()
 
 

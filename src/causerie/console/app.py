@@ -329,7 +329,12 @@ def create_console(parts: ConsoleParts) -> Starlette:
         except ValueError:
             raise ModerationError("invalid", "minutes is a number") from None
         outcome = await parts.actions.decide(
-            p.actor, job_id, data.get("decision", ""), minutes=minutes, note=data.get("note", "")
+            p.actor,
+            job_id,
+            data.get("decision", ""),
+            minutes=minutes,
+            note=data.get("note", ""),
+            address=data.get("address") == "1",
         )
         return page(p, "decided.html", outcome=outcome)
 

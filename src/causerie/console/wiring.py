@@ -22,6 +22,7 @@ from causerie.moderation.actions import (
     ModerationActions,
     Notifier,
     SanctionCache,
+    Traffic,
 )
 from causerie.store.messages import MessageStore
 from causerie.store.presence import PresenceStore
@@ -77,6 +78,7 @@ def build(
     notifier: Notifier | None = None,
     sanctions: SanctionCache | None = None,
     evidence: Evidence | None = None,
+    traffic: Traffic,
     staff: StaffStore | None = None,
     overrides_file: Path = OVERRIDES_FILE,
     clock: Callable[[], float] = time.time,
@@ -102,6 +104,7 @@ def build(
         audit=audit,
         evidence=evidence,
         reports=reports,
+        traffic=traffic,
         visible_seconds=settings.chat.visible_hours * 3600,
         overrides_file=overrides_file,
         clock=clock,
@@ -130,6 +133,7 @@ def from_node(node: Node, *, overrides_file: Path = OVERRIDES_FILE) -> ConsolePa
         notifier=node.chat.statements,
         sanctions=node.safety,
         evidence=node.legal.service.evidence,
+        traffic=node.legal.traffic,
         staff=node.staff,
         overrides_file=overrides_file,
         clock=node.clock,

@@ -24,7 +24,7 @@ import logging
 
 from causerie.chat.hooks import Peer
 from causerie.legal.codec import RetentionCodec, TrafficRecord
-from causerie.legal.store import SealedTraffic, TrafficStore
+from causerie.legal.store import IndexQuery, KeyIndexes, SealedTraffic, TrafficStore
 from causerie.store.database import SqliteWriter, insert_rows, sqlite_file
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,36 @@ class RetentionTrafficLog:
         self, session_id: str, nickname: str, content_id: str, peer: Peer, at: float
     ) -> None:
         await self._record(_record("content", session_id, nickname, peer, at, content_id))
+
+    async def content_released(
+        self, session_id: str, nickname: str, content_id: str, written_at: float
+    ) -> None:
+        """The record of content a moderator released after holding it: written at
+        ``written_at`` from the connection of ``session_id``, whose address is that session's
+        (this node's open connection, else the session's ``open`` record in the store)."""
+        found = self._open.get(session_id)
+        peer = found[1] if found is not None else await self._peer_of(session_id)
+        await self._record(_record("content", session_id, nickname, peer, written_at, content_id))
+
+    async def _peer_of(self, session_id: str) -> Peer:
+        if not session_id:
+            return Peer(ip="", port=0)
+        query = IndexQuery(
+            by_key={
+                key.id: KeyIndexes(sessions=(key.index(session_id),))
+                for key in self.codec.keyring.keys
+            }
+        )
+        for row in await self.store.find(query, limit=50):
+            if row.kind == "open":
+                record = self.codec.open_traffic(row)
+                return Peer(
+                    ip=record.ip,
+                    port=record.port,
+                    user_agent=record.user_agent,
+                    protocol=record.protocol,
+                )
+        return Peer(ip="", port=0)
 
     # -- group commit --------------------------------------------------------------------------
 

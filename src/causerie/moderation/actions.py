@@ -27,8 +27,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from causerie.domain import Category, ContentKind, JobStatus, ReviewQueue
+from causerie.domain import Category, ContentKind, ContentRef, JobStatus, ReviewQueue
 from causerie.errors import ErrorCode
+from causerie.moderation.bans import ADDRESS_BAN_MAX_MINUTES, with_keys
 from causerie.protocol import frames as f
 from causerie.protocol.identity import nickname_key
 from causerie.store.messages import MessageStore, StoredMessage
@@ -162,6 +163,14 @@ class Evidence(Protocol):
     ) -> Any: ...
 
 
+class Traffic(Protocol):
+    """The retention log (:class:`causerie.legal.traffic.RetentionTrafficLog`)."""
+
+    async def content_released(
+        self, session_id: str, nickname: str, content_id: str, written_at: float
+    ) -> None: ...
+
+
 class Reporters(Protocol):
     """The reports store (``causerie.store.reports.ReportStore``)."""
 
@@ -226,6 +235,7 @@ class ModerationActions:
         audit: Audit,
         evidence: Evidence | None,
         reports: Reporters | None,
+        traffic: Traffic,
         visible_seconds: float,
         overrides_file: Path = OVERRIDES_FILE,
         clock: Callable[[], float] = time.time,
@@ -243,6 +253,7 @@ class ModerationActions:
         self.audit = audit
         self.evidence = evidence
         self.reports = reports
+        self.traffic = traffic
         self.visible_seconds = visible_seconds
         self.overrides_file = overrides_file
         self.clock = clock
@@ -304,8 +315,13 @@ class ModerationActions:
         *,
         minutes: float | None = None,
         note: str = "",
+        address: bool = False,
     ) -> Outcome:
-        """Take ``decision`` on a job the actor holds (or can claim now) and close it."""
+        """Take ``decision`` on a job the actor holds (or can claim now) and close it.
+
+        A suspension or ban also holds the author's device; ``address`` (chosen by the
+        moderator, never by default) holds their address too, for at most
+        :data:`causerie.moderation.bans.ADDRESS_BAN_MAX_MINUTES`."""
         try:
             decision = Decision(decision)
         except ValueError:
@@ -320,6 +336,8 @@ class ModerationActions:
             )
         if minutes is not None and not (0 < minutes <= MAX_MINUTES):
             raise ModerationError("invalid", f"minutes must be between 1 and {MAX_MINUTES}")
+        if address and decision not in (Decision.SUSPEND, Decision.BAN):
+            raise ModerationError("invalid", "only a suspension or a ban holds an address")
         if job.status is JobStatus.DECIDED:
             raise ModerationError("conflict", f"job {job_id} was decided already")
         now = self.clock()
@@ -331,7 +349,9 @@ class ModerationActions:
         if not await self.review.decide(job_id, actor.name, decision.value, note, now=now):
             raise ModerationError("conflict", f"job {job_id} is no longer yours to decide")
         try:
-            outcome = await self._apply(actor, detail, decision, message, minutes, note, now)
+            outcome = await self._apply(
+                actor, detail, decision, message, minutes, note, now, address=address
+            )
         except Exception as exc:
             await self.audit.record(
                 actor.name, f"decide.{decision.value}", target, "failed", why=str(exc)[:200]
@@ -345,6 +365,7 @@ class ModerationActions:
             category=job.category.value if job.category else None,
             source=job.source.value,
             minutes=minutes,
+            address=address,
             statements=[s.id for s in outcome.statements],
             removed=outcome.removed,
             override=outcome.override,
@@ -378,6 +399,8 @@ class ModerationActions:
         minutes: float | None,
         note: str,
         now: float,
+        *,
+        address: bool = False,
     ) -> Outcome:
         job = detail.job
         item = job.item
@@ -398,7 +421,17 @@ class ModerationActions:
             default = DEFAULT_SUSPEND_MINUTES if decision is Decision.SUSPEND else None
             span = minutes or default
             until = now + span * 60 if span is not None else None
-            await self._sanction(author, "ban", now, until if until else math.inf, job, actor)
+            await self._sanction(
+                author,
+                "ban",
+                now,
+                until if until else math.inf,
+                job,
+                actor,
+                address_minutes=min(span or ADDRESS_BAN_MAX_MINUTES, ADDRESS_BAN_MAX_MINUTES)
+                if address
+                else None,
+            )
             await self._disconnect(author, ErrorCode.BANNED, "a moderator banned you from chat")
         elif decision is Decision.RELEASE:
             released = await self._publish_held(job, now)
@@ -438,11 +471,26 @@ class ModerationActions:
             await self.chat.publish(frame, session=message.recipient_session)
 
     async def _sanction(
-        self, author: str, kind: str, now: float, until: float, job: Job | None, actor: Actor
+        self,
+        author: str,
+        kind: str,
+        now: float,
+        until: float,
+        job: Job | None,
+        actor: Actor,
+        *,
+        address_minutes: float | None = None,
     ) -> None:
         reason = f"moderator {actor.name}" + (f", job {job.id}" if job is not None else "")
         decision_id = job.item.decision_id if job is not None else None
-        await self.safety.add_sanction(SanctionRow(author, kind, now, until, reason), decision_id)
+        sanction = SanctionRow(author, kind, now, until, reason)
+        if kind == "ban":
+            # The device (and a chosen address) the author entered from, from the session the
+            # job is about or their latest entry (kept ENTRY_KEYS_SECONDS).
+            session = job.item.author_session if job is not None else None
+            keys = await self.safety.entry_keys(author, session)
+            sanction = with_keys(sanction, keys, address_minutes=address_minutes)
+        await self.safety.add_sanction(sanction, decision_id)
         if self.sanctions is not None:
             await self.sanctions.refresh_sanctions()
 
@@ -453,6 +501,10 @@ class ModerationActions:
 
     async def _publish_held(self, job: Job, now: float) -> int | None:
         """Show a held message as it was written, to the room or person it was for."""
+        return await self._show(job, now, now + self.visible_seconds)
+
+    async def _show(self, job: Job, at: float, expires_at: float) -> int | None:
+        """Store and publish the job's text as its author's message, with its traffic record."""
         item = job.item
         if item.room_id is None and item.recipient_key is None:
             return None
@@ -466,16 +518,28 @@ class ModerationActions:
             recipient_session=recipient.id if recipient else None,
             recipient_nickname=recipient.nickname if recipient else None,
             text=item.text,
-            created_at=now,
-            expires_at=now + self.visible_seconds,
+            created_at=at,
+            expires_at=expires_at,
         )
+        # Delivered content has its lawful traffic record, or it is taken back (as in
+        # chat.delivery): the record is of the writing, from the author's session.
+        try:
+            await self.traffic.content_released(
+                item.author_session or "",
+                item.author_nickname,
+                str(ContentRef.message(message_id, private=item.room_id is None)),
+                item.created_at,
+            )
+        except BaseException:
+            await self.messages.discard(message_id)
+            raise
         if item.room_id is not None:
             frame: f.ServerFrame = f.RoomMessage(
                 id=message_id,
                 room=item.room_id,
                 sender=item.author_nickname,
                 text=item.text,
-                at=now,
+                at=at,
             )
             await self.chat.publish(frame, room=item.room_id, sender_key=item.author_key)
         else:
@@ -485,10 +549,21 @@ class ModerationActions:
                 sender=item.author_nickname,
                 recipient=recipient.nickname,
                 text=item.text,
-                at=now,
+                at=at,
             )
             await self.chat.publish(frame, session=recipient.id, sender_key=item.author_key)
         return message_id
+
+    async def _restore(self, job: Job, now: float) -> int | None:
+        """A removal reversed on appeal: the message comes back (under a new id, at its first
+        time) if it would still be visible; an expired one stays gone, as it would have."""
+        item = job.item
+        if not item.text or job.action != Decision.REMOVE.value:
+            return None
+        expires_at = item.created_at + self.visible_seconds
+        if expires_at <= now:
+            return None
+        return await self._show(job, item.created_at, expires_at)
 
     async def _refer(self, job: Job, message: StoredMessage | None) -> None:
         """Seal the item as evidence for the legal officer (DSA Art. 18 notification)."""
@@ -705,6 +780,9 @@ class ModerationActions:
         if original.job_id is not None:
             detail = await self.review.job(original.job_id)
             job = detail.job if detail is not None else None
+        restored = None
+        if outcome == "reversed" and original.decision == "removed" and job is not None:
+            restored = await self._restore(job, now)
         if outcome == "reversed" and job is not None and job.item.text:
             await self.write_override(
                 text=job.item.text,
@@ -744,6 +822,7 @@ class ModerationActions:
             target,
             first_decision_by=original.decided_by,
             outcome_statement=statement.id,
+            restored=restored,
             waited_seconds=round(now - (original.appealed_at or now), 3),
         )
         return statement

@@ -13,6 +13,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -23,7 +24,9 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    delete,
     insert,
+    or_,
     select,
     update,
 )
@@ -82,7 +85,30 @@ safety_sanctions = Table(
     Column("lifted_at", Double, nullable=True),
     Column("reason", String(200), nullable=False),
     Column("decision_id", String(32), nullable=True),
+    # A ban also holds the banned chatter's device token and, only when a moderator chose it,
+    # their address, both as the minors fence's keyed hashes (``MinorsFence.memory_keys``), so
+    # that another nickname from the same device is refused at entry. An address is shared
+    # (families, CGNAT): its part of the ban ends at ``address_ends_at``, sooner (migration b0001).
+    Column("device_key", String(64), nullable=True, index=True),
+    Column("address_key", String(64), nullable=True, index=True),
+    Column("address_ends_at", Double, nullable=True),
 )
+
+# The hashed device and address keys each session entered with, kept ENTRY_KEYS_SECONDS, so that
+# a moderator's ban can reach the device a chatter used even after they left (migration b0001).
+safety_entry_keys = Table(
+    "safety_entry_keys",
+    metadata,
+    Column("session_id", String(40), primary_key=True),
+    Column("nickname_key", String(80), nullable=False),
+    Column("device_key", String(64), nullable=True),
+    Column("address_key", String(64), nullable=True),
+    Column("entered_at", Double, nullable=False),
+    Column("expires_at", Double, nullable=False, index=True),
+    Index("ix_safety_entry_keys_nickname", "nickname_key", "entered_at"),
+)
+# Thirty days: time enough for a report to be decided (and a ban to find the device).
+ENTRY_KEYS_SECONDS = 30 * 86_400
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +242,33 @@ class SanctionRow:
     starts_at: float
     ends_at: float  # math.inf for ever
     reason: str
+    device_key: str | None = None
+    address_key: str | None = None
+    address_ends_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryKeys:
+    """The hashed device and address a session entered from."""
+
+    session_id: str
+    nickname_key: str
+    device_key: str | None
+    address_key: str | None
+    entered_at: float
+
+
+def _sanction(m: Any) -> SanctionRow:
+    return SanctionRow(
+        author_key=m["author_key"],
+        kind=m["kind"],
+        starts_at=m["starts_at"],
+        ends_at=math.inf if m["ends_at"] is None else m["ends_at"],
+        reason=m["reason"],
+        device_key=m["device_key"],
+        address_key=m["address_key"],
+        address_ends_at=m["address_ends_at"],
+    )
 
 
 def _decision(row: object) -> DecisionRecord:
@@ -341,6 +394,9 @@ class SafetyStore:
                     ends_at=None if math.isinf(sanction.ends_at) else sanction.ends_at,
                     reason=sanction.reason[:200],
                     decision_id=decision_id,
+                    device_key=sanction.device_key,
+                    address_key=sanction.address_key,
+                    address_ends_at=sanction.address_ends_at,
                 )
             )
 
@@ -367,13 +423,77 @@ class SafetyStore:
             query = query.where(t.c.author_key == author_key)
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [
-            SanctionRow(
-                author_key=m["author_key"],
-                kind=m["kind"],
-                starts_at=m["starts_at"],
-                ends_at=math.inf if m["ends_at"] is None else m["ends_at"],
-                reason=m["reason"],
+        return [_sanction(m) for m in (r._mapping for r in rows)]
+
+    async def entry_ban(
+        self, nickname_key: str, device_key: str | None, address_key: str | None, now: float
+    ) -> SanctionRow | None:
+        """The ban in force on this nickname key, device or (chosen, unexpired) address; the
+        longest one when several apply."""
+        t = safety_sanctions
+        matches = [t.c.author_key == nickname_key]
+        if device_key is not None:
+            matches.append(t.c.device_key == device_key)
+        if address_key is not None:
+            matches.append((t.c.address_key == address_key) & (t.c.address_ends_at > now))
+        query = select(t).where(
+            t.c.kind == "ban",
+            t.c.lifted_at.is_(None),
+            t.c.starts_at <= now,
+            (t.c.ends_at.is_(None)) | (t.c.ends_at > now),
+            or_(*matches),
+        )
+        async with self.engine.connect() as conn:
+            rows = [_sanction(r._mapping) for r in (await conn.execute(query)).all()]
+        if not rows:
+            return None
+
+        def ends(row: SanctionRow) -> float:
+            # What refuses this entry: the address part alone ends sooner.
+            if row.author_key == nickname_key or row.device_key == device_key:
+                return row.ends_at
+            return row.address_ends_at or 0.0
+
+        return max(rows, key=ends)
+
+    async def record_entry_keys(self, keys: EntryKeys, *, keep_seconds: float) -> None:
+        """Keep the keys a session entered with (and forget those past their time)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                delete(safety_entry_keys).where(safety_entry_keys.c.expires_at <= keys.entered_at)
             )
-            for m in (r._mapping for r in rows)
-        ]
+            await conn.execute(
+                insert(safety_entry_keys).values(
+                    session_id=keys.session_id,
+                    nickname_key=keys.nickname_key,
+                    device_key=keys.device_key,
+                    address_key=keys.address_key,
+                    entered_at=keys.entered_at,
+                    expires_at=keys.entered_at + keep_seconds,
+                )
+            )
+
+    async def entry_keys(
+        self, nickname_key: str, session_id: str | None = None
+    ) -> EntryKeys | None:
+        """The keys of ``session_id`` if known, else of this nickname key's latest entry."""
+        t = safety_entry_keys
+        async with self.engine.connect() as conn:
+            row = None
+            if session_id:
+                row = (await conn.execute(select(t).where(t.c.session_id == session_id))).first()
+            if row is None:
+                row = (
+                    await conn.execute(
+                        select(t)
+                        .where(t.c.nickname_key == nickname_key)
+                        .order_by(t.c.entered_at.desc())
+                        .limit(1)
+                    )
+                ).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return EntryKeys(
+            m["session_id"], m["nickname_key"], m["device_key"], m["address_key"], m["entered_at"]
+        )
