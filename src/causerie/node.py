@@ -16,15 +16,18 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from causerie import metrics
 from causerie.bus import Bus, create_bus
 from causerie.chat.core import ChatCore
-from causerie.chat.envelopes import ConversationChanged, envelope_encoder
+from causerie.chat.envelopes import ConversationChanged, Ping, envelope_encoder
 from causerie.chat.hooks import TrafficLog
 from causerie.chat.hub import Hub
 from causerie.chat.photos import PhotoParts
+from causerie.chat.presence import Presence
 from causerie.chat.reports import ReportParts
 from causerie.chat.rooms import load_catalogue
 from causerie.chat.service import ChatService
+from causerie.domain import JobStatus
 from causerie.legal.runtime import LegalNode
 from causerie.moderation.core import Moderation
 from causerie.photos.hashbank import HashBank
@@ -38,7 +41,6 @@ from causerie.safety.pipeline import SafetyPipeline
 from causerie.settings import Settings
 from causerie.store.database import create_engine, migrate
 from causerie.store.messages import MessageStore
-from causerie.store.presence import PresenceStore
 from causerie.store.reports import ReportStore
 from causerie.store.resume import ResumeStore
 from causerie.store.review import ReviewStore
@@ -65,9 +67,9 @@ def photo_directory(settings: Settings) -> Path:
 
 
 class PresenceDirectory:
-    """Who is online, for the minors fence: presence by nickname key."""
+    """Who is online, for the minors fence: presence by nickname key (from memory)."""
 
-    def __init__(self, presence: PresenceStore) -> None:
+    def __init__(self, presence: Presence) -> None:
         self.presence = presence
 
     async def is_online(self, key: str) -> bool:
@@ -90,15 +92,21 @@ class Node:
     ) -> None:
         self.settings = settings
         self.clock = clock
+        # `causerie serve` gives a stable id (cli/serve.py: the host name and port, and the
+        # worker's index), so that a restarted process clears its own ghosts at once; a node
+        # built otherwise (tests, embedding) without one gets a name of its own.
         self.node_id = settings.server.node_id or f"{socket.gethostname()}-{secrets.token_hex(4)}"
         self.engine = create_engine(settings.database.url, echo=settings.database.echo)
-        self.presence = PresenceStore(self.engine)
+        self.bus: Bus = create_bus(settings.bus)
+        # Who is online, with the copy by nickname key the message path reads, kept coherent
+        # through the bus (causerie.chat.presence).
+        self.presence = Presence(self.engine, self.bus)
         self.rooms = RoomStore(self.engine)
         self.messages = MessageStore(self.engine)
         # Console staff accounts, sessions and their audit log (causerie.console).
         self.staff = StaffStore(self.engine)
         self.hub = Hub()
-        self.bus: Bus = create_bus(settings.bus)
+        self.hub.presence_changed = self.presence.forget
         # Lawful retention: traffic records go to their own encrypted database (docs/legal.md).
         self.legal = LegalNode(settings, messages=self.messages, clock=clock)
         # Escalations of the minors fence seal their triggering attempt as evidence.
@@ -126,6 +134,7 @@ class Node:
         # Statements of reasons: the chat issues the automated ones, the console the others.
         self.statements = StatementStore(self.engine)
         self.photo_store = PhotoStore(self.engine)
+        self.review = ReviewStore(self.engine)
         self.photo_pipeline = PhotoPipeline(
             HashBank(),
             SharedClassifier() if settings.photos.nudity_model else None,
@@ -136,7 +145,7 @@ class Node:
             pipeline=self.photo_pipeline,
             store=self.photo_store,
             storage=DiskStorage(photo_directory(settings)),
-            review=ReviewStore(self.engine),
+            review=self.review,
             evidence=self.legal.service.evidence,
         )
         self.chat = ChatService(
@@ -171,9 +180,15 @@ class Node:
         catalogue = load_catalogue(self.settings.chat.rooms_file)
         now = self.clock()
         await self.rooms.sync_catalogue(catalogue, now)
-        await self.presence.register_node(self.node_id, now)
         await self.reload_hash_lists()
         await self.bus.start(self.hub.on_envelope)
+        # After the bus: the chatters this node had before a restart leave their rooms now,
+        # not when a heartbeat finds them (a stable node id makes them this node's).
+        ghosts = await self.presence.register_node(self.node_id, now)
+        if ghosts:
+            log.warning("node %s restarted: %d memberships of its last run removed",
+                        self.node_id, len(ghosts))  # fmt: skip
+            await self.chat.announce_departures(ghosts)
         # The message group commit (store/messages.py): the one writer of message rows.
         self._spawn(self.messages.writer.run, "message-writer")
         self._spawn(self._heartbeat_loop, "heartbeat")
@@ -218,8 +233,18 @@ class Node:
                 if dead.nodes:
                     log.warning("removed silent nodes %s and their chatters", dead.nodes)
                     await self.chat.announce_departures(dead.departures)
+                # Wall-clock time: the receiving node's lag includes the hosts' clock offset.
+                await self.bus.publish(
+                    envelope_encoder.encode(Ping(node=self.node_id, sent=time.time()))
+                )
+                await self._measure_review_queue()
             except Exception:
                 log.exception("heartbeat failed")
+
+    async def _measure_review_queue(self) -> None:
+        for queue, statuses in (await self.review.counts()).items():
+            waiting = statuses[JobStatus.OPEN] + statuses[JobStatus.CLAIMED]
+            metrics.review_queue_depth.labels(queue.value).set(waiting)
 
     async def _purge_loop(self) -> None:
         while True:

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from causerie import metrics
 from causerie.bus import Bus
 from causerie.chat import envelopes
 from causerie.chat.hooks import TrafficLog
@@ -25,6 +26,13 @@ from causerie.store.rooms import RoomRow, RoomStore
 # A room's audience never changes while nodes run (the catalogue is synced at start-up), so a
 # short-lived copy for the message path can only show a topic a few seconds old.
 ROOM_CACHE_SECONDS = 10.0
+
+# The frames that carry what chatters wrote, counted by kind (causerie.metrics.messages).
+_MESSAGE_KINDS: dict[type, str] = {
+    f.RoomMessage: "room_message",
+    f.PrivateMessage: "private_message",
+    f.PhotoMessage: "photo",
+}
 
 
 def person_of(row: OnlineSession | LocalSession) -> f.Person:
@@ -119,3 +127,25 @@ class ChatCore(envelopes.BusPublishing):
 
     def forget_room(self, room_id: str) -> None:
         self._room_cache.pop(room_id, None)
+
+    async def publish(
+        self,
+        frame: f.ServerFrame,
+        *,
+        room: str | None = None,
+        session: str | None = None,
+        sender_key: str | None = None,
+        exclude_session: str | None = None,
+        side: str | None = None,
+    ) -> None:
+        await super().publish(
+            frame,
+            room=room,
+            session=session,
+            sender_key=sender_key,
+            exclude_session=exclude_session,
+            side=side,
+        )
+        kind = _MESSAGE_KINDS.get(type(frame))
+        if kind is not None:
+            metrics.messages.labels(kind).inc()

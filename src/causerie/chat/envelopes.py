@@ -19,6 +19,10 @@ class Deliver(msgspec.Struct, tag="deliver", tag_field="kind", omit_defaults=Tru
     # The sender's nickname key: recipients who ignore it do not receive the frame.
     sender_key: str | None = None
     exclude_session: str | None = None
+    # Only the room's members on this side of the age line (``minor`` or ``adult``): an
+    # arrival in an all-ages room is announced once per room, and each node keeps it from
+    # the other side (causerie.chat.membership).
+    side: str | None = None
 
 
 class Disconnect(msgspec.Struct, tag="disconnect", tag_field="kind"):
@@ -36,7 +40,23 @@ class ConversationChanged(msgspec.Struct, tag="conversation_changed", tag_field=
     key: str
 
 
-Envelope = Deliver | Disconnect | ConversationChanged
+class PresenceChanged(msgspec.Struct, tag="presence_changed", tag_field="kind", omit_defaults=True):
+    """Who is online changed: every node drops its copies of these nickname keys, sessions and
+    every session of these nodes (causerie.chat.presence)."""
+
+    keys: list[str] = []
+    sessions: list[str] = []
+    nodes: list[str] = []
+
+
+class Ping(msgspec.Struct, tag="ping", tag_field="kind"):
+    """A node's heartbeat on the bus; its arrival measures the bus's lag (causerie.metrics)."""
+
+    node: str
+    sent: float
+
+
+Envelope = Deliver | Disconnect | ConversationChanged | PresenceChanged | Ping
 envelope_encoder = msgspec.json.Encoder()
 envelope_decoder: msgspec.json.Decoder[Envelope] = msgspec.json.Decoder(Envelope)
 
@@ -48,6 +68,7 @@ def deliver(
     session: str | None = None,
     sender_key: str | None = None,
     exclude_session: str | None = None,
+    side: str | None = None,
 ) -> bytes:
     """The bus payload that delivers ``frame`` to a room or to one session."""
     envelope = Deliver(
@@ -56,6 +77,7 @@ def deliver(
         session=session,
         sender_key=sender_key,
         exclude_session=exclude_session,
+        side=side,
     )
     return envelope_encoder.encode(envelope)
 
@@ -80,6 +102,7 @@ class BusPublishing:
         session: str | None = None,
         sender_key: str | None = None,
         exclude_session: str | None = None,
+        side: str | None = None,
     ) -> None:
         await self.bus.publish(
             deliver(
@@ -88,6 +111,7 @@ class BusPublishing:
                 session=session,
                 sender_key=sender_key,
                 exclude_session=exclude_session,
+                side=side,
             )
         )
 

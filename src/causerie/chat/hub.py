@@ -8,12 +8,21 @@ supply lists.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from causerie.chat.envelopes import ConversationChanged, Deliver, Disconnect, envelope_decoder
-from causerie.domain import AgeBand
+from causerie import metrics
+from causerie.chat.envelopes import (
+    ConversationChanged,
+    Deliver,
+    Disconnect,
+    Ping,
+    PresenceChanged,
+    envelope_decoder,
+)
+from causerie.domain import AgeBand, Side
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +61,8 @@ class Hub:
         self.delivered = 0
         # The minors fence's cache (causerie.trust.fence): told of every conversation_changed.
         self.conversation_changed: Callable[[str], None] | None = None
+        # The presence cache (causerie.chat.presence): told of every presence_changed.
+        self.presence_changed: Callable[[PresenceChanged], None] | None = None
 
     def attach(self, session: LocalSession) -> None:
         self.sessions[session.id] = session
@@ -92,6 +103,10 @@ class Hub:
                 session.outbox.close(bytes(envelope.frame).decode(), envelope.reason)
         elif isinstance(envelope, ConversationChanged) and self.conversation_changed is not None:
             self.conversation_changed(envelope.key)
+        elif isinstance(envelope, PresenceChanged) and self.presence_changed is not None:
+            self.presence_changed(envelope)
+        elif isinstance(envelope, Ping):
+            metrics.bus_lag_seconds.observe(max(0.0, time.time() - envelope.sent))
 
     def deliver(self, envelope: Deliver) -> None:
         # Decoded once here, not once per recipient: WebSocket text frames take str.
@@ -102,7 +117,21 @@ class Hub:
             if not members:
                 return
             exclude = envelope.exclude_session
-            if exclude is None and sender_key is not None:
+            side = envelope.side
+            if side is not None:
+                # One side of the age line only (an arrival in an all-ages room).
+                minor = side == Side.MINOR
+                count = 0
+                for session in members:
+                    if (
+                        session.band.is_minor != minor
+                        or session.id == exclude
+                        or (sender_key is not None and sender_key in session.ignored)
+                    ):
+                        continue
+                    session.outbox.push(frame)
+                    count += 1
+            elif exclude is None and sender_key is not None:
                 # The common case, a room message, kept to one set lookup and one push per
                 # member: this loop runs once per member for every message of a busy room.
                 count = 0
@@ -120,9 +149,11 @@ class Hub:
                     session.outbox.push(frame)
                     count += 1
             self.delivered += count
+            metrics.deliveries.labels("room").inc(count)
         elif envelope.session is not None:
             target = self.sessions.get(envelope.session)
             if target is None or (sender_key is not None and sender_key in target.ignored):
                 return
             target.outbox.push(frame)
             self.delivered += 1
+            metrics.deliveries.labels("session").inc()

@@ -13,13 +13,12 @@ from causerie.chat.core import (
 from causerie.chat.delivery import Delivery
 from causerie.chat.hub import LocalSession
 from causerie.chat.rooms import room_name_key, slugify
-from causerie.domain import Audience, ContentKind, ConversationKey
+from causerie.domain import Audience, ContentKind, ConversationKey, Side
 from causerie.errors import ChatError, ErrorCode
 from causerie.moderation.core import offender_of
 from causerie.moderation.verdict import Subject
 from causerie.protocol import frames as f
 from causerie.protocol.identity import nickname_key
-from causerie.store.presence import OnlineSession
 from causerie.store.rooms import RoomExists, RoomRow
 from causerie.store.trust import History
 from causerie.trust.policy import RoomAccess, Say, room_access, teen_room_attempt
@@ -53,7 +52,7 @@ class Membership:
             session.band,
             Audience(room.audience),
             verified=fence.is_verified(session.id),
-            verification_required=core.settings.minors.adults_only_requires_verification,
+            verification_required=fence.verification_required(session.id),
         )
         if access is RoomAccess.ALLOWED:
             return
@@ -98,7 +97,7 @@ class Membership:
         for row in rows:
             members = await core.presence.members(row.id)
             if row.id in added:
-                await self._announce_arrival(session, row, members)
+                await self._announce_arrival(session, row)
             core.hub.subscribe(session, row.id)
             history = await core.messages.recent_in_room(
                 row.id, since, core.settings.chat.history_on_join
@@ -118,18 +117,19 @@ class Membership:
             )
         return replies
 
-    async def _announce_arrival(
-        self, session: LocalSession, room: RoomRow, members: list[OnlineSession]
-    ) -> None:
+    async def _announce_arrival(self, session: LocalSession, room: RoomRow) -> None:
         frame = f.MemberJoined(room=room.id, person=person_of(session))
-        if Audience(room.audience).one_side:
-            # A teen or adults-only room holds one side only.
-            await self.core.publish(frame, room=room.id, sender_key=session.key)
-            return
-        # In an all-ages room, minors are announced to minors and adults to adults only.
-        for member in members:
-            if member.id != session.id and visible_to(session, member):
-                await self.core.publish(frame, session=member.id, sender_key=session.key)
+        # One envelope per room, whatever its size (one per member made filling a room of
+        # 1,000 quadratic). In an all-ages room minors are announced to minors and adults to
+        # adults only: each node's hub keeps the frame from its members on the other side.
+        # A teen or adults-only room holds one side only, which changes nothing there.
+        await self.core.publish(
+            frame,
+            room=room.id,
+            sender_key=session.key,
+            exclude_session=session.id,
+            side=Side.of(session.band).value,
+        )
 
     async def leave(self, session: LocalSession, room_ids: list[str]) -> list[f.Left]:
         core = self.core

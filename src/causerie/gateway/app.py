@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 import msgspec
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from causerie import metrics
 from causerie.chat.envelopes import Disconnect, envelope_encoder
 from causerie.chat.hooks import Peer
 from causerie.console.app import PREFIX as CONSOLE_PREFIX
@@ -39,11 +40,9 @@ from causerie.settings import Settings
 
 STATIC = Path(str(resources.files("causerie.web").joinpath("static")))
 
-_connections = Gauge("causerie_connections", "WebSocket connections open on this node")
-_sessions = Gauge("causerie_sessions", "Chatters entered on this node")
-_refusals = Counter(
-    "causerie_connection_refusals", "Connections refused at the gateway, by code", ["code"]
-)
+_connections = metrics.connections
+_sessions = metrics.sessions
+_refusals = metrics.connection_refusals
 # Seconds each readiness probe may take before its dependency counts as down.
 READY_TIMEOUT = 2.0
 

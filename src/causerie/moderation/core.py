@@ -20,10 +20,12 @@ subject. Escalations from any stage become jobs in the one review queue
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
+from causerie import metrics
 from causerie.domain import (
     MIN_AGE,
     Action,
@@ -272,9 +274,12 @@ class Moderation:
 
     async def check(self, subject: Subject) -> Verdict:
         """Decide on ``subject`` before anyone receives it; the decision is recorded."""
+        started = time.perf_counter()
         check = new_check(subject, None, self.clock())
         await self.chain.run(check)
         verdict = await self._conclude(check)
+        metrics.screening_seconds.labels(subject.kind.value).observe(time.perf_counter() - started)
+        metrics.decisions.labels(verdict.action.name.lower(), verdict.category or "none").inc()
         return replace(verdict, rebanding=check.rebanding)
 
     async def _conclude(self, check: Check) -> Verdict:

@@ -68,12 +68,27 @@ class PresenceStore:
 
     # -- nodes -------------------------------------------------------------------------------
 
-    async def register_node(self, node_id: str, now: float) -> None:
+    async def register_node(self, node_id: str, now: float) -> list[tuple[str, str]]:
+        """Start a node's life; return the (room, nickname) memberships of its previous life.
+
+        A node that restarts under the same name (a stable node id) forgets who it had at
+        once: they are gone, and the caller tells their rooms.
+        """
         async with self.engine.begin() as conn:
-            # A node that restarts under the same name forgets who it had: they are gone.
+            ghosts = select(online_sessions.c.id).where(online_sessions.c.node_id == node_id)
+            departures = [
+                (room, nickname)
+                for room, nickname in await conn.execute(
+                    select(room_members.c.room_id, online_sessions.c.nickname)
+                    .join(online_sessions, online_sessions.c.id == room_members.c.session_id)
+                    .where(online_sessions.c.node_id == node_id)
+                )
+            ]
+            await conn.execute(delete(room_members).where(room_members.c.session_id.in_(ghosts)))
             await conn.execute(delete(online_sessions).where(online_sessions.c.node_id == node_id))
             await conn.execute(delete(nodes).where(nodes.c.id == node_id))
             await conn.execute(insert(nodes).values(id=node_id, started_at=now, last_seen=now))
+            return departures
 
     async def heartbeat(self, node_id: str, now: float) -> None:
         async with self.engine.begin() as conn:
