@@ -20,7 +20,14 @@ from playwright.async_api import Browser, Locator, Page, expect
 from causerie.photos.nudity import NudityClassifier
 from causerie.settings import Settings
 from tests.conftest import RunningServer, run_server
-from tests.e2e.test_browser_reading import chrome, enter, join, page_for, shot
+from tests.e2e.test_browser_reading import (
+    chrome,
+    enter,
+    join,
+    page_for,
+    serious_violations,
+    shot,
+)
 from tests.photos.images import encode, scene
 
 __all__ = ["chrome"]
@@ -138,7 +145,9 @@ async def test_a_photo_is_attached_seen_and_opened_and_a_masked_one_only_after_a
     assert max(scores[PLAIN_SEED], scores[OTHER_PLAIN_SEED]) < THRESHOLD < scores[MASKED_SEED], (
         scores
     )
-    alice = await page_for(chrome)
+    # Alice's page also runs axe-core (which needs the CSP bypassed to be injected); Bruno's page
+    # keeps the site's CSP, so his thumbnails and full images prove it lets photos in.
+    alice = await page_for(chrome, axe=True)
     bruno = await page_for(chrome, phone=True)
     photo_requests: list[str] = []
     bruno.on("request", lambda r: photo_requests.append(r.url) if "/photos/" in r.url else None)
@@ -223,6 +232,10 @@ async def test_a_photo_is_attached_seen_and_opened_and_a_masked_one_only_after_a
     await expect(tab.locator(".badge")).to_have_text("1")
     await tab.click()
     assert await natural_width(photo_message(alice, "Bruno").get_by_test_id("photo-thumb")) > 0
+    assert await serious_violations(alice) == []
+    await photo_message(alice, "Bruno").get_by_test_id("photo-open").click()
+    await expect(alice.get_by_test_id("photo-viewer")).to_be_visible()
+    assert await serious_violations(alice) == []
 
     for page in (alice, bruno):
         assert page.errors == []  # type: ignore[attr-defined]
