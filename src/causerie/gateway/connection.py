@@ -296,12 +296,10 @@ class Connection:
             if error is not None:
                 raise error
         match frame:
-            case f.Say(room=room, text=text, ref=ref, request=request):
-                self.reply(await service.say(local, room, text, ref, self.peer, request=request))
-            case f.SendPrivate(to=to, text=text, ref=ref, request=request):
-                self.reply(
-                    await service.send_private(local, to, text, ref, self.peer, request=request)
-                )
+            case f.Say(room=room, text=text, ref=ref):
+                self.reply(await service.say(local, room, text, ref, self.peer))
+            case f.SendPrivate(to=to, text=text, ref=ref):
+                self.reply(await service.send_private(local, to, text, ref, self.peer))
             case f.ListRooms():
                 self.reply(await service.list_rooms(local))
             case f.Join(rooms=rooms):
