@@ -32,11 +32,18 @@ class _Section(BaseModel):
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
-    # A stable name for this node in a cluster; empty means a random one per process.
+    # This node's name in a cluster, the same across restarts: a node that starts under the
+    # name of a dead one removes that one's chatters at once. Empty: ``causerie serve`` names
+    # it after the host and the port (``web1-8000``; ``-w2`` added for worker 2 of
+    # ``--workers``), and a node built in-process without one gets a random name.
     node_id: str = ""
     # Seconds between node heartbeats; a node silent for three periods is presumed dead and
-    # its chatters are removed from presence.
-    heartbeat_seconds: float = Field(default=10.0, gt=0)
+    # its chatters are removed from presence (a crashed node's chatters are gone within
+    # three to four periods).
+    heartbeat_seconds: float = Field(default=3.0, gt=0)
+    # ``text`` (one line per record) or ``json`` (one JSON object per line: time, level,
+    # logger, message, node, and the traceback if any) on standard error.
+    log_format: Literal["text", "json"] = "text"
     # Origins (``https://chat.example.org``) whose pages may open /ws, besides the site's own
     # (an Origin whose host is the request's Host). Requests without Origin (non-browser clients
     # such as the Python client) are allowed; ``"*"`` allows every origin.

@@ -14,6 +14,7 @@ any that dies, and stops them on SIGINT or SIGTERM.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import multiprocessing
 import resource
@@ -21,6 +22,7 @@ import signal
 import socket
 import sys
 import time
+from datetime import UTC, datetime
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -85,12 +87,69 @@ def workers_refused(settings: Settings, workers: int) -> str | None:
     )
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for a log collector: ``server.log_format = "json"``."""
+
+    def __init__(self, node_id: str) -> None:
+        super().__init__()
+        self.node_id = node_id
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if self.node_id:
+            entry["node"] = self.node_id
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def configure_logging(settings: Settings) -> None:
+    """Every record to standard error, as text or JSON; uvicorn's loggers included."""
+    handler = logging.StreamHandler(sys.stderr)
+    if settings.server.log_format == "json":
+        handler.setFormatter(JsonFormatter(settings.server.node_id))
+    else:
+        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def uvicorn_logging(settings: Settings) -> dict[str, Any]:
+    """uvicorn's own log configuration, or none: its records then go to ours (JSON)."""
+    return {"log_config": None} if settings.server.log_format == "json" else {}
+
+
+def stable_node_id(settings: Settings, port: int) -> Settings:
+    """The settings with a node id that survives a restart: the configured one, or the host's
+    name and the port (two processes of one host cannot listen on one port). An ephemeral
+    port (0) says nothing about the process: the node then names itself."""
+    if settings.server.node_id or port == 0:
+        return settings
+    node_id = f"{socket.gethostname()}-{port}"
+    return settings.model_copy(
+        update={"server": settings.server.model_copy(update={"node_id": node_id})}
+    )
+
+
 def serve(settings: Settings, host: str, port: int, workers: int, log_level: str) -> int:
     """Serve until interrupted; returns the process's exit status."""
     refused = workers_refused(settings, workers)
     if refused is not None:
         print(f"causerie: {refused}", file=sys.stderr)
         return 2
+    settings = stable_node_id(settings, port)
+    configure_logging(settings)
     limit = raise_file_limit()
     if workers <= 1:
         import uvicorn
@@ -99,7 +158,7 @@ def serve(settings: Settings, host: str, port: int, workers: int, log_level: str
 
         uvicorn.run(
             create_app(settings), host=host, port=port, log_level=log_level,
-            **uvicorn_options(settings),
+            **uvicorn_options(settings), **uvicorn_logging(settings),
         )  # fmt: skip
         return 0
     return Supervisor(settings, host, port, workers, log_level, limit).run()
@@ -133,12 +192,17 @@ def _worker(settings: Settings, host: str, port: int, log_level: str) -> None:
 
     from causerie.gateway.app import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings)
     raise_file_limit()
     # Bound by each worker with SO_REUSEPORT: the kernel balances new connections across the
     # workers' sockets (a single shared socket wakes whichever worker was busiest last).
     sock = _listening_socket(host, port, listen=True)
-    config = uvicorn.Config(create_app(settings), log_level=log_level, **uvicorn_options(settings))
+    config = uvicorn.Config(
+        create_app(settings),
+        log_level=log_level,
+        **uvicorn_options(settings),
+        **uvicorn_logging(settings),
+    )
     uvicorn.Server(config).run(sockets=[sock])
 
 
