@@ -4,6 +4,7 @@ a real chat message store, and a clock the test moves."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from causerie.store.database import migrate as migrate_chat
 from causerie.store.messages import MessageStore
 
 OFFICER = "officer.durand"
+OFFICER_PASSWORD = "correct horse battery staple"
 DAY = 86_400.0
 # 2025-03-01T12:00:00Z
 T0 = 1_740_830_400.0
@@ -96,3 +98,22 @@ async def legal(retention_url: str, tmp_path: Path) -> AsyncIterator[LegalEnv]:
     finally:
         await engine.dispose()
         await chat_engine.dispose()
+
+
+def officer_argv(config: Path, name: str = OFFICER) -> list[str]:
+    """``causerie legal`` as a legal officer: their staff account (role legal, created here as
+    ``causerie staff add`` does) signs in with password and TOTP code through ``legal login``'s
+    path, and the officer session goes on every command as ``--session``."""
+    from causerie.cli.legal import staff_auth
+    from causerie.console.auth import totp_now
+    from causerie.settings import load_settings
+    from causerie.store.staff import Role
+
+    async def go() -> str:
+        async with staff_auth(load_settings(config)) as auth:
+            created = await auth.add(name, Role.LEGAL, OFFICER_PASSWORD, by="test")
+            code = totp_now(created.account.totp_secret, time.time())
+            token, _ = await auth.officer_login(name, OFFICER_PASSWORD, code)
+            return str(token)
+
+    return ["legal", "--officer", name, "--session", asyncio.run(go())]

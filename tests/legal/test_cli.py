@@ -9,7 +9,7 @@ import pytest
 
 from causerie.cli.main import main
 from causerie.legal.crypto import Keyring
-from tests.legal.conftest import OFFICER
+from tests.legal.conftest import OFFICER, officer_argv
 from tests.legal.test_e2e import write_config
 
 
@@ -26,8 +26,9 @@ def test_migrate_covers_the_retention_database(tmp_path: Path) -> None:
 
 def test_keys_rotate_reencrypt_retire(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = write_config(tmp_path)
-    officer = ["legal", "--officer", OFFICER]
-    assert run(config, *officer, "keys", "rotate") == 0  # creates the key file: k1
+    # The first key file, before any staff account exists.
+    assert run(config, "legal", "--officer", OFFICER, "keys", "rotate") == 0  # k1
+    officer = officer_argv(config)
     assert run(config, *officer, "preserve", "--authority", "A", "--reference", "R",
                "--content", "m1") == 0  # fmt: skip
     assert run(config, *officer, "keys", "rotate") == 0
@@ -51,15 +52,15 @@ def test_a_replaced_key_file_stops_every_command(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = write_config(tmp_path)
-    officer = ["legal", "--officer", OFFICER]
-    assert run(config, *officer, "keys", "rotate") == 0
+    assert run(config, "legal", "--officer", OFFICER, "keys", "rotate") == 0
+    officer = officer_argv(config)
     assert run(config, *officer, "purge") == 0
     keys = tmp_path / "keys" / "causerie-retention.keys"
     keys.unlink()
     capsys.readouterr()
     # A lost key file is not silently replaced by a new one that cannot read the data.
     assert run(config, *officer, "keys", "rotate") == 1
-    assert "restore the key file that wrote it" in capsys.readouterr().err
+    assert "restore the key file that wrote" in capsys.readouterr().err
     Keyring.generate().save(keys)  # a new k1, not the one in use
     for argv in (["purge"], ["keys", "rotate"], ["keys", "signing"]):
         assert run(config, *officer, *argv) == 1

@@ -22,7 +22,7 @@ from causerie.legal.errors import KeyMaterialError
 from causerie.legal.runtime import LegalNode, preflight
 from causerie.legal.store import AuditRow
 from causerie.settings import Settings, load_settings
-from tests.legal.conftest import OFFICER, LegalEnv
+from tests.legal.conftest import OFFICER, OFFICER_PASSWORD, LegalEnv, officer_argv
 from tests.legal.test_e2e import write_config
 
 
@@ -93,7 +93,7 @@ def test_the_chain_key_survives_rotation_and_retirement(tmp_path: Path) -> None:
 
 
 async def test_key_operations_need_an_officer_and_are_audited(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = write_config(tmp_path)
 
@@ -106,23 +106,29 @@ async def test_key_operations_need_an_officer_and_are_audited(
     keys = tmp_path / "keys" / "causerie-retention.keys"
     signing = tmp_path / "keys" / "causerie-legal-signing.pem"
     # Not an officer: no key file is created, rotated or signed for.
-    code, out = await asyncio.to_thread(run, "legal", "--officer", "mallory", "keys", "rotate")
-    assert code == 1 and "not one of the configured legal officers" in out
-    assert not keys.exists()
+    # The first key file, before any staff account exists (nobody can prove anything yet).
     code, out = await asyncio.to_thread(run, "legal", "--officer", OFFICER, "keys", "rotate")
     assert code == 0, out
     before = keys.read_text()
+    officer = await asyncio.to_thread(officer_argv, config)
+    # Mallory, with no staff account of role legal, gives a password (as a script would, from
+    # the environment) and a code: refused, nothing rotated or signed for.
+    monkeypatch.setenv("LEGAL_OFFICER_PASSWORD", OFFICER_PASSWORD)
+    not_legal = ["legal", "--officer", "mallory", "--code", "000000"]
     for argv in (["keys", "rotate"], ["keys", "signing"]):
-        code, out = await asyncio.to_thread(run, "legal", "--officer", "mallory", *argv)
-        assert code == 1 and "not one of the configured legal officers" in out
+        code, out = await asyncio.to_thread(run, *not_legal, *argv)
+        assert code == 1 and "is not a legal officer" in out, out
+        # Someone else's officer session is not mallory's.
+        code, out = await asyncio.to_thread(run, *not_legal[:3], "--session", officer[4], *argv)
+        assert code == 1 and "is not a legal officer" in out, out
     assert keys.read_text() == before and not signing.exists()
     for argv in (["keys", "rotate"], ["keys", "signing"]):
-        code, out = await asyncio.to_thread(run, "legal", "--officer", OFFICER, *argv)
+        code, out = await asyncio.to_thread(run, *officer, *argv)
         assert code == 0, out
     assert [k["id"] for k in json.loads(keys.read_text())["keys"]] == ["k1", "k2"]
     assert mode(signing) == 0o600 and mode(keys) == 0o600
 
-    code, out = await asyncio.to_thread(run, "legal", "--officer", OFFICER, "audit")
+    code, out = await asyncio.to_thread(run, *officer, "audit")
     entries = [line.split()[2:5] for line in out.splitlines()]
     for expected in (
         [OFFICER, "keys.create", "ok"],
@@ -132,7 +138,7 @@ async def test_key_operations_need_an_officer_and_are_audited(
         [OFFICER, "keys.signing", "ok"],
     ):
         assert expected in entries, out
-    code, out = await asyncio.to_thread(run, "legal", "--officer", OFFICER, "audit", "--verify")
+    code, out = await asyncio.to_thread(run, *officer, "audit", "--verify")
     assert code == 0, out
 
 

@@ -1,8 +1,12 @@
 """``causerie legal ...``: the legal officer's commands over :class:`LegalService`.
 
-Every command that reaches retained data or the keys names the acting officer (``--officer``, by
-default the login name), which must be listed in ``legal.officers``; the service writes each
-call, allowed or refused, to the audit log. ``causerie legal verify PACKAGE`` needs neither the
+Every command that reaches retained data or the keys is an officer's: a console staff account
+of role ``legal`` (``causerie staff add NAME --role legal``) proving itself with its password and
+current TOTP code, checked as a console sign-in is (lockout, one use per code, staff audit
+``officer.verify``). The name comes from ``--officer`` (or ``LEGAL_OFFICER``, else the login
+name), the password from ``--password-stdin``, ``LEGAL_OFFICER_PASSWORD`` or a prompt, the
+code from ``--code``, ``LEGAL_OFFICER_CODE`` or a prompt. The service writes each call,
+allowed or refused, to the legal audit log. ``causerie legal verify PACKAGE`` needs neither the
 database nor the keys: only the package and the operator's public key.
 """
 
@@ -13,6 +17,7 @@ import asyncio
 import contextlib
 import getpass
 import json
+import os
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime
@@ -37,8 +42,86 @@ def parse_time(text: str) -> float:
     return moment.timestamp()
 
 
+def officer_credentials(
+    args: argparse.Namespace, *, allow_session: bool = True
+) -> tuple[str, str, str, str]:
+    """The acting officer's staff name and either an officer session (``legal login``) or the
+    password and TOTP code: flags, environment, prompts. (name, password, code, session)"""
+    name = args.officer
+    session = args.session or os.environ.get("LEGAL_OFFICER_SESSION", "")
+    if allow_session and session and not args.password_stdin:
+        return name, "", "", session
+    from causerie.legal.errors import LegalError
+
+    interactive = sys.stdin is not None and sys.stdin.isatty()
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif os.environ.get("LEGAL_OFFICER_PASSWORD"):
+        password = os.environ["LEGAL_OFFICER_PASSWORD"]
+    elif interactive:
+        password = getpass.getpass(f"password of staff account {name}: ")
+    else:
+        raise LegalError(
+            "an officer proves who they are: --session (from `causerie legal login`), or the "
+            "password (--password-stdin, LEGAL_OFFICER_PASSWORD) and the TOTP code"
+        )
+    code = args.code or os.environ.get("LEGAL_OFFICER_CODE")
+    if not code:
+        print(f"TOTP code of {name}: ", end="", file=sys.stderr, flush=True)
+        code = sys.stdin.readline().strip()
+    return name, password, code, ""
+
+
+class FirstKeyFile:
+    """Before any staff account exists, the first key file may be created (``keys rotate``
+    with no key file): nobody could prove being an officer yet. Only ``keys.create``, and
+    the service refuses it anyway when the retention database holds data."""
+
+    def __init__(self, staff: Any) -> None:
+        self.staff = staff
+
+    async def authenticate(self, officer: str, action: str) -> bool:
+        return action == "keys.create" and not await self.staff.accounts()
+
+    def describe(self) -> str:
+        return (
+            "staff accounts exist already: restore the key file that wrote them (a new one "
+            "could not open their second factor, nor read the retained data)"
+        )
+
+
 @contextlib.asynccontextmanager
-async def open_service(settings: Settings, keyring: Any = None) -> AsyncIterator[Any]:
+async def staff_auth(settings: Settings) -> AsyncIterator[Any]:
+    """The console's sign-in over the chat database, its keys from the retention key file."""
+    from causerie.console.audit import StaffAudit, staff_chain_key
+    from causerie.console.auth import StaffAuth, staff_totp_key
+    from causerie.legal.crypto import Keyring
+    from causerie.legal.database import check_key_location, resolve_paths
+    from causerie.store.database import create_engine
+    from causerie.store.database import migrate as migrate_chat
+    from causerie.store.staff import StaffStore
+
+    paths = resolve_paths(settings)
+    check_key_location(settings, paths)
+    ring = Keyring.load(paths.keys_file)
+    if settings.database.auto_migrate:
+        await asyncio.to_thread(migrate_chat, settings.database.url)
+    engine = create_engine(settings.database.url)
+    try:
+        store = StaffStore(engine)
+        audit = StaffAudit(store, staff_chain_key(ring.chain_key))
+        yield StaffAuth(store, audit, totp_key=staff_totp_key(ring.chain_key))
+    finally:
+        await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def open_service(
+    settings: Settings,
+    keyring: Any = None,
+    *,
+    credentials: tuple[str, str, str, str] | None = None,
+) -> AsyncIterator[Any]:
     """The legal service over the retention and chat databases, keys checked.
 
     ``keyring``: a new keyring not yet written (``keys rotate`` creating the first key file);
@@ -55,15 +138,34 @@ async def open_service(settings: Settings, keyring: Any = None) -> AsyncIterator
     check_key_location(settings, paths)
     if settings.legal.auto_migrate:
         await asyncio.to_thread(migrate, paths.database_url)
+    from causerie.console.audit import StaffAudit, staff_chain_key
+    from causerie.console.auth import StaffAuth, StaffOfficers, staff_totp_key
+    from causerie.store.database import migrate as migrate_chat
+    from causerie.store.staff import StaffStore
+
+    if settings.database.auto_migrate:
+        await asyncio.to_thread(migrate_chat, settings.database.url)
     engine = create_engine(paths.database_url)
     chat_engine = create_engine(settings.database.url)
     try:
+        ring = keyring if keyring is not None else Keyring.load(paths.keys_file)
+        # Officers are the console's staff accounts of role legal, with their second factor.
+        staff = StaffStore(chat_engine)
+        officers: Any
+        if credentials is None:
+            officers = FirstKeyFile(staff)
+        else:
+            audit = StaffAudit(staff, staff_chain_key(ring.chain_key))
+            auth = StaffAuth(staff, audit, totp_key=staff_totp_key(ring.chain_key))
+            name, password, code, session = credentials
+            officers = StaffOfficers(auth, name, password, code, session=session)
         service = LegalService(
             settings,
             RetentionStores(engine),
-            keyring if keyring is not None else Keyring.load(paths.keys_file),
+            ring,
             messages=MessageStore(chat_engine),
             signing_key_file=paths.signing_key_file,
+            officers=officers,
         )
         if keyring is None:
             await service.check_keys()
@@ -78,7 +180,7 @@ def _run(action: Callable[[Any, argparse.Namespace], Coroutine[Any, Any, int]]) 
         from causerie.legal.errors import LegalError
 
         async def go() -> int:
-            async with open_service(settings) as service:
+            async with open_service(settings, credentials=officer_credentials(args)) as service:
                 return await action(service, args)
 
         try:
@@ -92,6 +194,40 @@ def _run(action: Callable[[Any, argparse.Namespace], Coroutine[Any, Any, int]]) 
 
 def _print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True))
+
+
+def _login(args: argparse.Namespace, settings: Settings) -> int:
+    """Print an officer session token (``export LEGAL_OFFICER_SESSION=...``)."""
+    from causerie.console.auth import AuthError
+    from causerie.legal.errors import LegalError
+    from causerie.legal.service import iso
+
+    async def go() -> tuple[str, float]:
+        name, password, code, _ = officer_credentials(args, allow_session=False)
+        async with staff_auth(settings) as auth:
+            token, until = await auth.officer_login(name, password, code)
+            return str(token), float(until)
+
+    try:
+        token, until = asyncio.run(go())
+    except (AuthError, LegalError) as exc:
+        print(f"causerie legal: {exc}", file=sys.stderr)
+        return 1
+    print(f"export LEGAL_OFFICER_SESSION={token}")
+    print(f"# officer session of {args.officer}, until {iso(until)}", file=sys.stderr)
+    return 0
+
+
+def _logout(args: argparse.Namespace, settings: Settings) -> int:
+    session = args.session or os.environ.get("LEGAL_OFFICER_SESSION", "")
+
+    async def go() -> None:
+        async with staff_auth(settings) as auth:
+            if await auth.officer_of_session(session) is not None:
+                await auth.store.close_session(session)
+
+    asyncio.run(go())
+    return 0
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -270,7 +406,8 @@ def _keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
 
     async def go() -> str:
         if path.exists():
-            async with open_service(settings) as service:
+            credentials = officer_credentials(args)
+            async with open_service(settings, credentials=credentials) as service:
                 keyring = await service.rotate_keys(args.officer)
             return (
                 f"{path}: current key is now {keyring.current.id}; restart the nodes, then run "
@@ -355,10 +492,28 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     legal = sub.add_parser("legal", help="lawful retention: judicial requests, evidence, keys")
     legal.add_argument(
         "--officer",
-        default=getpass.getuser(),
-        help="the acting legal officer (default: the login name)",
+        default=os.environ.get("LEGAL_OFFICER") or getpass.getuser(),
+        help="the acting officer's staff account (default: $LEGAL_OFFICER, the login name)",
+    )
+    legal.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the officer's password from the first line of stdin "
+        "(else $LEGAL_OFFICER_PASSWORD, else a prompt)",
+    )
+    legal.add_argument(
+        "--session",
+        help="an officer session from `causerie legal login` (else $LEGAL_OFFICER_SESSION)",
+    )
+    legal.add_argument(
+        "--code", help="the officer's current TOTP code (else $LEGAL_OFFICER_CODE, a prompt)"
     )
     commands = legal.add_subparsers(dest="legal_command", required=True)
+
+    commands.add_parser(
+        "login", help="prove password and TOTP once: an officer session for 30 minutes"
+    ).set_defaults(run=_login)
+    commands.add_parser("logout", help="end the officer session").set_defaults(run=_logout)
 
     p = commands.add_parser("register", help="register a judicial request")
     _scope_arguments(p)

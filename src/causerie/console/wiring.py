@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from causerie.chat.statements import frame_of
 from causerie.console.audit import StaffAudit, staff_chain_key
-from causerie.console.auth import StaffAuth
+from causerie.console.auth import StaffAuth, staff_totp_key
 from causerie.moderation.actions import (
     OVERRIDES_FILE,
     ChatPort,
@@ -113,7 +113,7 @@ def build(
         settings=settings,
         staff=staff,
         audit=audit,
-        auth=StaffAuth(staff, audit, clock=clock),
+        auth=StaffAuth(staff, audit, totp_key=staff_totp_key(chain_key), clock=clock),
         review=review,
         safety=safety,
         statements=statements,

@@ -216,9 +216,7 @@ class LegalService:
                 "no legal officer is configured (legal.officers in the settings): "
                 "nobody can reach retained data"
             )
-        raise NotAnOfficer(
-            f"{officer!r} is not one of the configured legal officers ({self.officers.describe()})"
-        )
+        raise NotAnOfficer(f"{officer!r} is not a legal officer ({self.officers.describe()})")
 
     async def _checked_scope(
         self,
@@ -689,10 +687,7 @@ class LegalService:
         """
         if not await self.officers.authenticate(officer, "keys.create"):
             # No audit entry: without a key file there is no chain key to write one with.
-            raise NotAnOfficer(
-                f"{officer!r} is not one of the configured legal officers "
-                f"({self.officers.describe()})"
-            )
+            raise NotAnOfficer(f"{officer!r} is not a legal officer ({self.officers.describe()})")
         used = sorted(await self.stores.key_checks.usage())
         checked = sorted(await self.stores.key_checks.all())
         if used or checked:

@@ -91,7 +91,8 @@ staff_accounts = Table(
     Column("role", String(16), nullable=False),
     # argon2id, in the PHC string format ($argon2id$v=19$m=...,t=...,p=...$salt$hash).
     Column("password_hash", String(200), nullable=False),
-    Column("totp_secret", String(64), nullable=False),
+    # Sealed ("s1:" + base64, console.auth.TotpVault); migration k0002 widened it.
+    Column("totp_secret", String(200), nullable=False),
     # The last TOTP time step accepted: a code is good once.
     Column("totp_last_step", Integer, nullable=False, server_default="0"),
     Column("created_at", Double, nullable=False),
@@ -263,6 +264,10 @@ class StaffStore:
 
     async def set_totp(self, name: str, secret: str) -> bool:
         return await self._set(name, totp_secret=secret, totp_last_step=0)
+
+    async def set_totp_sealed(self, name: str, sealed: str) -> bool:
+        """The same secret, sealed (its last used step stays: no replay through this)."""
+        return await self._set(name, totp_secret=sealed)
 
     async def disable(self, name: str, *, now: float) -> bool:
         """Disable an account and end its sessions."""
