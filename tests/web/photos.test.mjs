@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { bytesSent, fitBox, formatBytes, localRefusal, percent, pickImage } from "../../src/causerie/web/static/js/photos.js";
+import { bytesSent, fitBox, formatBytes, localRefusal, percent, photoId, pickImage } from "../../src/causerie/web/static/js/photos.js";
 import { activeUpload, initialState, reduce, snapshot, viewed } from "../../src/causerie/web/static/js/store.js";
 
 const T0 = 1_790_000_000;
@@ -68,6 +68,13 @@ test("formatBytes and percent: sizes in each language's units", () => {
   assert.equal(percent(9, 4), 100);
   assert.equal(bytesSent(1000, 250), 750);
   assert.equal(bytesSent(1000, 4000), 0, "text frames queued behind do not make it negative");
+});
+
+test("photoId: the id a report names, from the full or the thumbnail URL", () => {
+  assert.equal(photoId("/photos/Ab-9_xY"), "Ab-9_xY");
+  assert.equal(photoId("/photos/Ab-9_xY/thumb"), "Ab-9_xY");
+  assert.equal(photoId("/elsewhere/Ab"), null);
+  assert.equal(photoId("/photos/../x"), null);
 });
 
 test("fitBox: the thumbnail's box keeps the ratio and never enlarges", () => {

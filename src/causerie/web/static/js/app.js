@@ -6,7 +6,7 @@
 import { Connection } from "./connection.js";
 import { html, render } from "./html.js";
 import { language, onLanguageChange, setLanguage, t } from "./i18n.js";
-import { DEFAULT_MAX_BYTES, bytesSent, fitBox, localRefusal, pickImage } from "./photos.js";
+import { DEFAULT_MAX_BYTES, bytesSent, fitBox, localRefusal, photoId, pickImage } from "./photos.js";
 import { scheduler } from "./render.js";
 import {
   activeUpload,
@@ -55,6 +55,7 @@ const ui = {
   /** a file is dragged over the conversation */
   dropping: false,
   viewerOpener: null,
+  photoReportOpen: false,
 };
 // Photos: the files themselves stay here, out of the state (which is plain data). `attached`:
 // conversation key -> the file chosen for it; `files`: upload ref -> the file being sent (kept
@@ -619,6 +620,7 @@ const act = {
   },
   viewPhoto(key, id, opener) {
     ui.viewerOpener = opener ?? document.activeElement;
+    ui.photoReportOpen = false;
     dispatch({ type: "@view_photo", key, id });
   },
   closePhoto() {
@@ -626,6 +628,20 @@ const act = {
     const opener = ui.viewerOpener;
     ui.viewerOpener = null;
     queueMicrotask(() => opener?.isConnected && opener.focus());
+  },
+  togglePhotoReport() {
+    ui.photoReportOpen = !ui.photoReportOpen;
+    schedule();
+  },
+  sendPhotoReport(event, item) {
+    event.preventDefault();
+    const id = item.photo ? photoId(item.photo.url) : null;
+    if (!id) return;
+    const form = event.currentTarget;
+    dispatch({ type: "@probe", frame: "report" });
+    send({ type: "report", target: `photo:${id}`, reason: form.reason.value, details: form.details.value.trim(), ref: connection.nextRef() });
+    ui.photoReportOpen = false;
+    act.closePhoto();
   },
   focusViewer(el) {
     el?.focus();

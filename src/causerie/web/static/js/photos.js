@@ -59,6 +59,16 @@ export function formatBytes(bytes, lang = "fr") {
   return `${number} ${units[unit]}`;
 }
 
+/**
+ * The photo's own id, from its capability URL (`/photos/<id>`): what `report {target:
+ * "photo:<id>"}` names.
+ * @param {string} url
+ */
+export function photoId(url) {
+  const match = /\/photos\/([A-Za-z0-9_-]+)(?:\/thumb)?$/.exec(url);
+  return match ? match[1] : null;
+}
+
 /** Whole percent of an upload sent, 0 to 100. @param {number} sent @param {number} total */
 export function percent(sent, total) {
   if (!(total > 0)) return 0;

@@ -4,7 +4,7 @@
 // not sent yet, and the full-size viewer (a modal dialog).
 
 import { html } from "../html.js";
-import { language, t } from "../i18n.js";
+import { CATEGORIES, categoryName, language, t } from "../i18n.js";
 import { viewed } from "../store.js";
 import { fitBox, formatBytes, percent } from "../photos.js";
 
@@ -75,7 +75,7 @@ export function Staged({ conv, act }) {
 }
 
 /** The full image, over the page. Escape, the close button or a click beside it closes it. */
-export function Viewer({ state, act }) {
+export function Viewer({ state, ui, act }) {
   const item = viewed(state);
   if (!item || !item.photo) return null;
   const onKeyDown = (e) => {
@@ -86,8 +86,25 @@ export function Viewer({ state, act }) {
       <div class="viewer-head">
         <h2 id="viewer-title">${t("photo.viewer_title", { nickname: item.sender })}</h2>
         <a class="button ghost small" href=${item.photo.url} target="_blank" rel="noopener noreferrer" data-testid="photo-original">${t("photo.original")}</a>
+        <button type="button" class="ghost small" data-testid="photo-report" aria-expanded=${ui.photoReportOpen ? "true" : "false"}
+                onClick=${act.togglePhotoReport}>${t("photo.report")}</button>
         <button type="button" class="ghost small" data-testid="photo-viewer-close" ref=${act.focusViewer} onClick=${act.closePhoto}>${t("photo.close")}</button>
       </div>
+      ${ui.photoReportOpen && html`<form class="report-form" data-testid="photo-report-form" onSubmit=${(e) => act.sendPhotoReport(e, item)}>
+        <h3>${t("photo.report_title", { nickname: item.sender })}</h3>
+        <div class="field">
+          <label for="photo-report-reason">${t("report.reason")}</label>
+          <select id="photo-report-reason" name="reason" data-testid="photo-report-reason" required>
+            ${CATEGORIES().map((c) => html`<option value=${c}>${categoryName(c)}</option>`)}
+            <option value="other">${t("report.other")}</option>
+          </select>
+        </div>
+        <div class="field">
+          <label for="photo-report-details">${t("report.details")}</label>
+          <textarea id="photo-report-details" name="details" maxlength="1000" rows="2"></textarea>
+        </div>
+        <button type="submit" class="primary" data-testid="photo-report-send">${t("report.send")}</button>
+      </form>`}
       <img class="full" data-testid="photo-full" src=${item.photo.url} width=${item.photo.width} height=${item.photo.height} alt=${altText(item)} />
       ${item.text && html`<p class="viewer-caption">${item.text}</p>`}
     </div>

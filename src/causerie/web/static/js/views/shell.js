@@ -98,7 +98,7 @@ function Chat({ state, ui, act }) {
       <${NavButton} state=${state} panel="members" label="nav.members" act=${act} />
     </nav>
     <${Card} state=${state} ui=${ui} act=${act} />
-    <${Viewer} state=${state} act=${act} />
+    <${Viewer} state=${state} ui=${ui} act=${act} />
   </div>`;
 }
 
