@@ -11,6 +11,13 @@ queued while the previous commit ran share the next one (one fsync for all of th
 file the writer is a thread with its own plain ``sqlite3`` connection (a point insert and commit
 costs ~80 µs there against ~550 µs through the async engine); elsewhere (PostgreSQL, an
 in-memory SQLite database) it is one ``INSERT ... RETURNING`` per batch through the engine.
+
+A chat message is stored *pending* (:meth:`MessageStore.add` with ``pending=True``) and
+*confirmed* by the last step before its ack (:meth:`MessageStore.confirm`, through the same
+writer, so under load a confirmation shares the commit of the next inserts). Histories read only
+confirmed rows: a node that dies between the two leaves a row nobody is shown, which the purge
+removes with the rest. A confirmed row's ``request_key`` is unique: a client's retry of a request
+finds the first ack (:meth:`MessageStore.acknowledged`) instead of making a second message.
 """
 
 from __future__ import annotations
@@ -18,15 +25,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, insert, or_, select
+from sqlalchemy import Select, and_, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from causerie import metrics
-from causerie.store.database import SqliteWriter, insert_rows, sqlite_file
+from causerie.store.database import SqliteWriter, sqlite_file
 from causerie.store.schema import messages
 
 log = logging.getLogger(__name__)
@@ -44,6 +52,14 @@ class StoredMessage:
     created_at: float
     blurred: bool = False
     photo_id: str | None = None
+
+
+class RequestAcknowledged(Exception):
+    """Another message of the same request was confirmed first: ``first`` is the one to ack."""
+
+    def __init__(self, first: StoredMessage) -> None:
+        super().__init__(f"request already acknowledged as message {first.id}")
+        self.first = first
 
 
 _COLUMNS = (
@@ -71,7 +87,7 @@ def recent_in_room_query(room_id: str, since: float, limit: int) -> Select[Any]:
     """
     return (
         select(*_COLUMNS)
-        .where(messages.c.room_id == room_id, messages.c.created_at > since)
+        .where(messages.c.room_id == room_id, messages.c.created_at > since, ~messages.c.pending)
         .order_by(messages.c.created_at.desc(), messages.c.id.desc())
         .limit(limit)
     )
@@ -89,33 +105,72 @@ _INSERT_COLUMNS = (
     "photo_id",
     "created_at",
     "expires_at",
+    "pending",
+    "request_key",
 )
 _INSERT_SQL = (
     f"INSERT INTO messages ({', '.join(_INSERT_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in _INSERT_COLUMNS)})"
 )
-# At most this many rows in one transaction; more wait for the next one.
+# At most this many operations in one transaction; more wait for the next one.
 _BATCH = 500
 _Row = tuple[Any, ...]
+# One operation of the writer: a new row (answered with its id), or the id of a pending row to
+# confirm (answered 1 if the row is there, 0 if it is gone).
+_INSERT, _CONFIRM = "insert", "confirm"
+_Op = tuple[str, Any]
+
+
+def _apply_sqlite(connection: sqlite3.Connection, ops: Sequence[_Op]) -> list[int]:
+    """The writer thread's transaction: inserts first, then confirmations, one commit."""
+    cursor = connection.cursor()
+    results: dict[int, int] = {}
+    try:
+        cursor.execute("BEGIN IMMEDIATE")
+        for i, (kind, value) in enumerate(ops):
+            if kind == _INSERT:
+                cursor.execute(_INSERT_SQL, value)
+                results[i] = cursor.lastrowid or 0
+        confirms = [(i, value) for i, (kind, value) in enumerate(ops) if kind == _CONFIRM]
+        if confirms:
+            marks = ", ".join("?" for _ in confirms)
+            found = {
+                row[0]
+                for row in cursor.execute(
+                    f"UPDATE messages SET pending = 0 WHERE id IN ({marks}) RETURNING id",
+                    [message_id for _, message_id in confirms],
+                )
+            }
+            for i, message_id in confirms:
+                results[i] = int(message_id in found)
+        cursor.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.rollback()
+        raise
+    finally:
+        cursor.close()
+    return [results[i] for i in range(len(ops))]
 
 
 class GroupCommit:
-    """The node's one message writer: every pending insert, one transaction, then the callers.
+    """The node's one message writer: every pending write, one transaction, then the callers.
 
-    :meth:`run` is the writer, a task the node owns. A caller appends its row and awaits its
-    future, which gets the row's id only after the commit that holds it returned (on SQLite:
-    WAL, ``synchronous=FULL``, see :mod:`causerie.store.database`). Nothing waits for a timer:
-    the writer commits as soon as something is pending, and what arrives while a commit runs
-    goes into the next one. A batch that fails is retried row by row, so one bad row fails
-    only its own caller. Without a running writer (a command-line tool, a stopped node) each
-    insert commits on its own.
+    :meth:`run` is the writer, a task the node owns. A caller appends its operation (a row to
+    insert, or a pending row to confirm) and awaits its future, which is answered only after
+    the commit that holds it returned (on SQLite: WAL, ``synchronous=FULL``, see
+    :mod:`causerie.store.database`). Nothing waits for a timer: the writer commits as soon as
+    something is pending, and what arrives while a commit runs goes into the next one. A batch
+    that fails is retried one operation at a time, so one bad row (or one confirmation that
+    would acknowledge a request twice) fails only its own caller. Without a running writer (a
+    command-line tool, a stopped node) each operation commits on its own.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         path = sqlite_file(engine.url)
         self._thread = SqliteWriter(path) if path is not None else None
-        self._pending: list[tuple[_Row, asyncio.Future[int]]] = []
+        self._pending: list[tuple[_Op, asyncio.Future[int]]] = []
         self._wake: asyncio.Event | None = None
         self._running = False
         # Counters for the bench and the tests: transactions and rows committed.
@@ -127,11 +182,19 @@ class GroupCommit:
         return self._running
 
     async def insert(self, row: _Row) -> int:
+        """Insert ``row``; its id once committed."""
+        return await self._submit((_INSERT, row))
+
+    async def confirm(self, message_id: int) -> bool:
+        """Clear ``pending`` on a row; False if the row is gone. Committed on return."""
+        return bool(await self._submit((_CONFIRM, message_id)))
+
+    async def _submit(self, op: _Op) -> int:
         if not self._running or self._wake is None:
-            (message_id,) = await self._write([row])
-            return message_id
+            (result,) = await self._write([op])
+            return result
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._pending.append((row, future))
+        self._pending.append((op, future))
         self._wake.set()
         return await future
 
@@ -164,47 +227,69 @@ class GroupCommit:
             if self._thread is not None:
                 await self._thread.stop()
 
-    async def _commit(self, batch: list[tuple[_Row, asyncio.Future[int]]]) -> None:
+    async def _commit(self, batch: list[tuple[_Op, asyncio.Future[int]]]) -> None:
         try:
-            ids = await self._write([row for row, _ in batch])
+            results = await self._write([op for op, _ in batch])
         except Exception as exc:
             if len(batch) == 1:
-                log.exception("could not store a message")
+                if not _is_integrity_error(exc):
+                    log.exception("could not store a message")
                 if not batch[0][1].done():
                     batch[0][1].set_exception(exc)
                 return
-            # One bad row must not fail the others: each on its own.
+            # One bad operation must not fail the others: each on its own.
             for item in batch:
                 await self._commit([item])
             return
-        for (_, future), message_id in zip(batch, ids, strict=True):
+        for (_, future), result in zip(batch, results, strict=True):
             if not future.done():
-                future.set_result(message_id)
+                future.set_result(result)
 
-    @metrics.timed(metrics.commit_seconds)
-    async def _write(self, rows: list[_Row]) -> list[int]:
+    async def _write(self, ops: list[_Op]) -> list[int]:
         if self._thread is not None and self._running:
-            ids = await self._thread.call(
-                lambda connection: insert_rows(connection, _INSERT_SQL, rows)
-            )
+            results = await self._thread.call(lambda connection: _apply_sqlite(connection, ops))
         else:
-            ids = await self._write_through_engine(rows)
+            results = await self._write_through_engine(ops)
         self.commits += 1
-        self.rows += len(rows)
-        return ids
+        self.rows += sum(1 for kind, _ in ops if kind == _INSERT)
+        return results
 
-    async def _write_through_engine(self, rows: list[_Row]) -> list[int]:
-        values = [dict(zip(_INSERT_COLUMNS, row, strict=True)) for row in rows]
+    async def _write_through_engine(self, ops: list[_Op]) -> list[int]:
+        inserts = [(i, value) for i, (kind, value) in enumerate(ops) if kind == _INSERT]
+        confirms = [(i, value) for i, (kind, value) in enumerate(ops) if kind == _CONFIRM]
+        results: dict[int, int] = {}
         async with self.engine.begin() as conn:
+            values = [dict(zip(_INSERT_COLUMNS, row, strict=True)) for _, row in inserts]
             if len(values) == 1:
                 result = await conn.execute(
                     insert(messages).values(**values[0]).returning(messages.c.id)
                 )
-                return [int(result.scalar_one())]
-            result = await conn.execute(
-                insert(messages).returning(messages.c.id, sort_by_parameter_order=True), values
-            )
-            return [int(v) for v in result.scalars().all()]
+                results[inserts[0][0]] = int(result.scalar_one())
+            elif values:
+                result = await conn.execute(
+                    insert(messages).returning(messages.c.id, sort_by_parameter_order=True), values
+                )
+                for (i, _), message_id in zip(inserts, result.scalars().all(), strict=True):
+                    results[i] = int(message_id)
+            if confirms:
+                ids = [message_id for _, message_id in confirms]
+                found = set(
+                    (
+                        await conn.execute(
+                            update(messages)
+                            .where(messages.c.id.in_(ids))
+                            .values(pending=False)
+                            .returning(messages.c.id)
+                        )
+                    ).scalars()
+                )
+                for i, message_id in confirms:
+                    results[i] = int(message_id in found)
+        return [results[i] for i in range(len(ops))]
+
+
+def _is_integrity_error(exc: BaseException) -> bool:
+    return isinstance(exc, IntegrityError | sqlite3.IntegrityError)
 
 
 class MessageStore:
@@ -225,11 +310,14 @@ class MessageStore:
         recipient_nickname: str | None = None,
         blurred: bool = False,
         photo_id: str | None = None,
+        pending: bool = False,
+        request_key: str | None = None,
     ) -> int:
         """Store a message durably and return its id; the caller acknowledges only after this.
 
         The insert shares a transaction with whatever else is pending (:class:`GroupCommit`);
-        the id comes back once that transaction is committed.
+        the id comes back once that transaction is committed. A ``pending`` message is in no
+        history until :meth:`confirm`.
         """
         return await self.writer.insert(
             (
@@ -243,8 +331,35 @@ class MessageStore:
                 photo_id,
                 created_at,
                 expires_at,
+                pending,
+                request_key,
             )
         )
+
+    async def confirm(self, message_id: int, request_key: str | None = None) -> None:
+        """Make a pending message visible, durably, before its ack.
+
+        Raises :class:`RequestAcknowledged` when a message of the same ``request_key`` was
+        confirmed first (a retry raced its original), and ``LookupError`` when the row is gone.
+        """
+        try:
+            found = await self.writer.confirm(message_id)
+        except Exception as exc:
+            if request_key is None or not _is_integrity_error(exc):
+                raise
+            first = await self.acknowledged(request_key)
+            if first is None:
+                raise
+            raise RequestAcknowledged(first) from None
+        if not found:
+            raise LookupError(f"message {message_id} is gone")
+
+    async def acknowledged(self, request_key: str) -> StoredMessage | None:
+        """The confirmed message of a request, if there is one (its row is still kept)."""
+        query = select(*_COLUMNS).where(messages.c.request_key == request_key, ~messages.c.pending)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+            return StoredMessage(**row._mapping) if row else None
 
     async def recent_in_room(self, room_id: str, since: float, limit: int) -> list[StoredMessage]:
         """The newest ``limit`` messages of a room created after ``since``, oldest first."""
@@ -267,6 +382,7 @@ class MessageStore:
             .where(
                 messages.c.room_id.is_(None),
                 messages.c.created_at > since,
+                ~messages.c.pending,
                 or_(
                     and_(
                         messages.c.sender_session.in_(ours),

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Table,
     Text,
     false,
+    text,
 )
 
 from causerie.domain import AgeBand, Category, JobStatus, ReviewQueue
@@ -116,7 +117,20 @@ messages = Table(
     Column("photo_id", String(40), nullable=True),
     Column("created_at", Double, nullable=False),
     Column("expires_at", Double, nullable=False, index=True),
+    # Stored but not yet acknowledged (causerie.chat.delivery): kept out of every history until
+    # the last step before the ack clears it; a node that dies first leaves it for the purge.
+    Column("pending", Boolean, nullable=False, server_default=false()),
+    # The chatter's request id (the first session of a resumed chain, a space, the client's
+    # ``request``): one acknowledged message per request, so a retry finds the first ack.
+    Column("request_key", String(120), nullable=True),
     Index("ix_messages_room_created", "room_id", "created_at"),
+    Index(
+        "ux_messages_request_key",
+        "request_key",
+        unique=True,
+        sqlite_where=text("NOT pending"),
+        postgresql_where=text("NOT pending"),
+    ),
 )
 
 
