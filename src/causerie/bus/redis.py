@@ -15,6 +15,8 @@ from causerie.bus.base import Handler
 
 log = logging.getLogger(__name__)
 
+# How long a publication may wait for Redis to take it before it counts as failed.
+CONFIRM_SECONDS = 5.0
 # Seconds between attempts to get the subscription back after losing Redis.
 _RECONNECT_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)
 
@@ -26,6 +28,7 @@ class RedisBus:
         self.url = url
         self.channel = channel
         self._client: aioredis.Redis | None = None
+        self._subscriber: aioredis.Redis | None = None
         self._pubsub: aioredis.client.PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
@@ -33,8 +36,14 @@ class RedisBus:
         self._wake = asyncio.Event()
 
     async def start(self, handler: Handler) -> None:
-        self._client = aioredis.Redis.from_url(self.url)
-        self._pubsub = self._client.pubsub()
+        # The publishing connection gives up after CONFIRM_SECONDS: a Redis that stopped
+        # answering fails the publication (nothing is acknowledged) instead of holding it.
+        self._client = aioredis.Redis.from_url(
+            self.url, socket_timeout=CONFIRM_SECONDS, socket_connect_timeout=CONFIRM_SECONDS
+        )
+        # The subscription has its own client: a quiet channel is no timeout.
+        self._subscriber = aioredis.Redis.from_url(self.url)
+        self._pubsub = self._subscriber.pubsub()
         await self._pubsub.subscribe(self.channel)
         # The confirmation proves the subscription is live: a node that has started must not
         # miss what another node publishes right after.
@@ -112,6 +121,7 @@ class RedisBus:
             _, future = self._outgoing.popleft()
             if not future.done():
                 future.set_exception(RuntimeError("bus closed before the envelope was sent"))
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        for client in (self._client, self._subscriber):
+            if client is not None:
+                await client.aclose()
+        self._client = self._subscriber = None
