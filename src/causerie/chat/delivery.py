@@ -3,10 +3,18 @@
 ``say``, ``send_private`` (and photos next) differ only in where the message goes; they all
 call :meth:`Delivery.deliver`, so nothing reaches a recipient without the moderation verdict, a
 stored row and its lawful traffic record.
+
+The ack tells the truth (docs/protocol.md, "Acks"): the row is stored *pending*, and confirmed
+(made visible in history) only after its traffic record is written and the bus confirmed the
+publication, as the last step before the ack. A failure on the way takes the row back, so an
+``internal_error`` leaves nothing stored; a node that dies on the way leaves a pending row
+nobody is shown. A client's ``request`` id makes a retry return the first ack.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -18,9 +26,24 @@ from causerie.errors import ChatError, ErrorCode
 from causerie.moderation.verdict import Rebanding, Subject, Verdict
 from causerie.protocol import frames as f
 from causerie.protocol.codec import encode_text
+from causerie.store.messages import RequestAcknowledged
 from causerie.store.presence import OnlineSession
 from causerie.store.rooms import RoomRow
 from causerie.trust.policy import Say
+
+log = logging.getLogger(__name__)
+
+
+def request_key(session: LocalSession, request: str | None) -> str | None:
+    """A client's request id, scoped to the chatter: the first session of a resumed chain.
+
+    Every session that resumes this chatter shares that first id, so a retry on a new
+    connection finds what the old one stored; another chatter's identical id is another key.
+    """
+    if request is None:
+        return None
+    first = session.earlier_sessions[0] if session.earlier_sessions else session.id
+    return f"{first} {request}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +64,8 @@ class Delivery:
     ) -> None:
         self.core = core
         self._leave = leave
+        # Deliveries that outlived their connection (kept until done: see ``deliver``).
+        self._finishing: set[asyncio.Task[f.Ack]] = set()
 
     async def screen(
         self, session: LocalSession, subject: Subject, *, refused: ErrorCode, **detail: str
@@ -70,8 +95,15 @@ class Delivery:
         destination: Destination,
         ref: str | None,
         peer: Peer,
+        request: str | None = None,
     ) -> f.Ack:
         core = self.core
+        key = request_key(session, request)
+        if key is not None:
+            first = await core.messages.acknowledged(key)
+            if first is not None:
+                # A retry: acknowledged already; nothing is screened, stored or sent again.
+                return f.Ack(ref=ref, id=first.id, at=first.created_at)
         subject = Subject(
             kind=kind,
             text=text,
@@ -80,6 +112,26 @@ class Delivery:
             recipient=destination.recipient,
         )
         verdict = await self.screen(session, subject, refused=ErrorCode.CONTENT_BLOCKED)
+        # Shielded: a connection that ends meanwhile (a resume elsewhere, a dropped network)
+        # must not leave the message half-delivered; finished, a retry finds its ack.
+        task = asyncio.create_task(
+            self._store_and_publish(session, verdict, text, destination, ref, peer, key)
+        )
+        self._finishing.add(task)
+        task.add_done_callback(self._finishing.discard)
+        return await asyncio.shield(task)
+
+    async def _store_and_publish(
+        self,
+        session: LocalSession,
+        verdict: Verdict,
+        text: str,
+        destination: Destination,
+        ref: str | None,
+        peer: Peer,
+        key: str | None,
+    ) -> f.Ack:
+        core = self.core
         now = core.clock()
         deliver_text = verdict.text if verdict.text is not None else text
         room, recipient = destination.room, destination.recipient
@@ -93,13 +145,17 @@ class Delivery:
             blurred=verdict.blurred,
             created_at=now,
             expires_at=now + core.visible_seconds,
+            pending=True,
+            request_key=key,
         )
         content = ContentRef.message(message_id, private=recipient is not None)
         await self.record_content(session, message_id, str(content), peer, now)
         if verdict.stored is not None:
             await verdict.stored(str(content))
         frame: f.ServerFrame
+        target: dict[str, str]
         if room is not None:
+            target = {"room": room.id}
             frame = f.RoomMessage(
                 id=message_id,
                 room=room.id,
@@ -109,9 +165,9 @@ class Delivery:
                 blurred=verdict.blurred,
                 sender_key=session.key,
             )
-            await core.publish(frame, room=room.id, sender_key=session.key)
         else:
             assert recipient is not None
+            target = {"session": recipient.id}
             frame = f.PrivateMessage(
                 id=message_id,
                 sender=session.nickname,
@@ -121,8 +177,39 @@ class Delivery:
                 blurred=verdict.blurred,
                 sender_key=session.key,
             )
-            await core.publish(frame, session=recipient.id, sender_key=session.key)
+        try:
+            # The bus returns once the broker confirmed it has the envelope (causerie.bus).
+            await core.publish(frame, sender_key=session.key, **target)
+        except BaseException:
+            await self._take_back(message_id)
+            raise
+        try:
+            await core.messages.confirm(message_id, key)
+        except RequestAcknowledged as raced:
+            # A retry of this request, on another connection, was acknowledged first: that one
+            # stands; this copy goes, and recipients are told to take it off their screens.
+            await self._take_back(message_id, retract=target)
+            return f.Ack(ref=ref, id=raced.first.id, at=raced.first.created_at)
+        except BaseException:
+            await self._take_back(message_id, retract=target)
+            raise
         return f.Ack(ref=ref, id=message_id, at=now)
+
+    async def _take_back(self, message_id: int, retract: dict[str, str] | None = None) -> None:
+        """Undo a delivery that cannot be acknowledged: the row (pending, so never shown) goes,
+        and when the frame was already sent, a ``removed`` follows it. Best effort: this runs
+        while something is failing, and the pending row stays hidden even if it cannot go."""
+        try:
+            await self.core.messages.discard(message_id)
+        except Exception:
+            log.exception("could not discard unacknowledged message %s", message_id)
+        if retract is not None:
+            try:
+                await self.core.publish(
+                    f.Removed(id=message_id, room=retract.get("room")), **retract
+                )
+            except Exception:
+                log.exception("could not retract unacknowledged message %s", message_id)
 
     async def record_content(
         self, session: LocalSession, message_id: int, content_id: str, peer: Peer, now: float

@@ -20,23 +20,45 @@ class Messaging:
         self.delivery = delivery
 
     async def say(
-        self, session: LocalSession, room_id: str, text: str, ref: str | None, peer: Peer
+        self,
+        session: LocalSession,
+        room_id: str,
+        text: str,
+        ref: str | None,
+        peer: Peer,
+        *,
+        request: str | None = None,
     ) -> f.Ack:
+        """Write in a room; ``request``, the client's id for this message, makes a retry
+        return the first ack (causerie.chat.delivery)."""
         if room_id not in session.rooms:
             raise ChatError(
                 ErrorCode.NOT_IN_ROOM, f"join {room_id!r} before writing in it", room=room_id
             )
         room = await self.core.room_for_message(room_id)
         return await self.delivery.deliver(
-            session, ContentKind.ROOM_MESSAGE, text, Destination(room=room), ref, peer
+            session, ContentKind.ROOM_MESSAGE, text, Destination(room=room), ref, peer, request
         )
 
     async def send_private(
-        self, session: LocalSession, to: str, text: str, ref: str | None, peer: Peer
+        self,
+        session: LocalSession,
+        to: str,
+        text: str,
+        ref: str | None,
+        peer: Peer,
+        *,
+        request: str | None = None,
     ) -> f.Ack:
         recipient = await self._recipient(session, to)
         return await self.delivery.deliver(
-            session, ContentKind.PRIVATE_MESSAGE, text, Destination(recipient=recipient), ref, peer
+            session,
+            ContentKind.PRIVATE_MESSAGE,
+            text,
+            Destination(recipient=recipient),
+            ref,
+            peer,
+            request,
         )
 
     async def private_history(self, session: LocalSession, nickname: str) -> f.PrivateHistoryList:

@@ -10,7 +10,6 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from causerie import metrics
 from causerie.chat.hooks import Peer
 from causerie.chat.hub import LocalSession
 from causerie.chat.photos import PendingPhoto
@@ -76,8 +75,6 @@ class Connection:
             await self.websocket.close(code, reason)
 
     def reply(self, frame: f.ServerFrame) -> None:
-        if isinstance(frame, f.Error):
-            metrics.refusals.labels(frame.code).inc()
         self.outbox.push(encode_text(frame))
 
     async def run(self) -> None:
@@ -296,10 +293,12 @@ class Connection:
             if error is not None:
                 raise error
         match frame:
-            case f.Say(room=room, text=text, ref=ref):
-                self.reply(await service.say(local, room, text, ref, self.peer))
-            case f.SendPrivate(to=to, text=text, ref=ref):
-                self.reply(await service.send_private(local, to, text, ref, self.peer))
+            case f.Say(room=room, text=text, ref=ref, request=request):
+                self.reply(await service.say(local, room, text, ref, self.peer, request=request))
+            case f.SendPrivate(to=to, text=text, ref=ref, request=request):
+                self.reply(
+                    await service.send_private(local, to, text, ref, self.peer, request=request)
+                )
             case f.ListRooms():
                 self.reply(await service.list_rooms(local))
             case f.Join(rooms=rooms):

@@ -8,7 +8,7 @@ Python client decodes with the same definitions.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -17,6 +17,8 @@ from causerie.domain import AgeBand, Audience
 Gender = Literal["woman", "man", "nonbinary", "other"]
 GENDERS: tuple[str, ...] = ("woman", "man", "nonbinary", "other")
 RoomKind = Literal["themed", "regional", "user"]
+# A client's id for one message it sends, the same on every retry (docs/protocol.md, "Acks").
+RequestId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
 class _ClientFrame(msgspec.Struct, tag_field="type", forbid_unknown_fields=True):
@@ -60,12 +62,15 @@ class Say(_ClientFrame, tag="say"):
     text: str
     # Echoed in the ``ack`` or ``error`` that answers this frame.
     ref: str | None = None
+    # The same on a retry: a request already acknowledged is answered with its first ack.
+    request: RequestId | None = None
 
 
 class SendPrivate(_ClientFrame, tag="private"):
     to: str
     text: str
     ref: str | None = None
+    request: RequestId | None = None
 
 
 class Typing(_ClientFrame, tag="typing"):
