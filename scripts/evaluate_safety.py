@@ -79,20 +79,20 @@ class Site:
 
 
 async def send(site: Site, context: str, session: LocalSession, peer: Peer, text: str,
-               recipient: LocalSession | None) -> bool:
-    """Whether ``text`` was delivered."""
+               recipient: LocalSession | None) -> str | None:
+    """None when ``text`` was delivered, else the refusal's code."""
     chat = site.node.chat
     try:
         if recipient is not None:
             await chat.send_private(session, recipient.nickname, text, None, peer)
         else:
             await chat.say(session, ROOM_OF_CONTEXT[context], text, None, peer)
-    except ChatError:
-        return False
-    return True
+    except ChatError as refused:
+        return f"{refused.code.value}: {refused.message}"
+    return None
 
 
-async def evaluate_line(site: Site, line: dict[str, Any]) -> bool:
+async def evaluate_line(site: Site, line: dict[str, Any]) -> str | None:
     context = line["context"]
     session, peer = await site.chatter(AGE_OF_BAND[line["author_band"]])
     recipient = None
@@ -102,8 +102,8 @@ async def evaluate_line(site: Site, line: dict[str, Any]) -> bool:
         else:
             try:
                 await site.node.chat.join(session, [ROOM_OF_CONTEXT[context]])
-            except ChatError:
-                return False  # the room is closed to this author: nothing is delivered
+            except ChatError as refused:
+                return f"join {refused.code.value}"  # the room is closed to this author
         return await send(site, context, session, peer, line["text"], recipient)
     finally:
         await site.node.chat.exit(session)
@@ -130,8 +130,8 @@ async def evaluate_conversation(site: Site, conversation: dict[str, Any]) -> int
             if context in RECIPIENT_AGE:
                 other = next(s for n, (s, _) in people.items() if n != message["from"])
             before = await site.jobs()
-            delivered = await send(site, context, session, peer, message["text"], other)
-            if not delivered or await site.jobs() > before:
+            refused = await send(site, context, session, peer, message["text"], other)
+            if refused is not None or await site.jobs() > before:
                 return turn
         return None
     finally:
@@ -147,10 +147,25 @@ async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", choices=["both", "ngram", "semantic", "none"], default="both")
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument(
+        "--set", type=Path, default=HELDOUT, dest="directory",
+        help="a directory with lines.jsonl and conversations.jsonl (default: the held-out set)",
+    )
+    parser.add_argument(
+        "--errors", action="store_true",
+        help="list every mistake with its refusal (refused on the held-out set: reading its"
+        " mistakes line by line is how a held-out set becomes a training set)",
+    )
     args = parser.parse_args()
-    lines = [json.loads(x) for x in (HELDOUT / "lines.jsonl").read_text("utf-8").splitlines() if x]
+    if args.errors and args.directory.resolve() == HELDOUT.resolve():
+        parser.error("--errors lists lines: use it on a tuning set (--set data/safety/dev)")
+    lines = [
+        json.loads(x) for x in (args.directory / "lines.jsonl").read_text("utf-8").splitlines() if x
+    ]
     conversations = [
-        json.loads(x) for x in (HELDOUT / "conversations.jsonl").read_text("utf-8").splitlines() if x
+        json.loads(x)
+        for x in (args.directory / "conversations.jsonl").read_text("utf-8").splitlines()
+        if x
     ]
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
@@ -171,14 +186,19 @@ async def main() -> int:
         site = Site(node)
         started = time.perf_counter()
         outcomes = []
+        refusals: list[str | None] = []
         try:
             for line in lines:
-                outcomes.append((line, not await evaluate_line(site, line)))
+                refusal = await evaluate_line(site, line)
+                refusals.append(refusal)
+                outcomes.append((line, refusal is not None))
             turns = [(c, await evaluate_conversation(site, c)) for c in conversations]
         finally:
             await node.stop()
         elapsed = time.perf_counter() - started
-    report: dict[str, Any] = {"models": args.models, "lines": len(lines), "seconds": elapsed}
+    report: dict[str, Any] = {
+        "set": str(args.directory), "models": args.models, "lines": len(lines), "seconds": elapsed
+    }
     harmful = [(x, s) for x, s in outcomes if x["label"] == "harmful"]
     harmless = [(x, s) for x, s in outcomes if x["label"] == "harmless"]
     report["recall"] = rate(sum(s for _, s in harmful), len(harmful))
@@ -204,12 +224,29 @@ async def main() -> int:
             if request is not None and turn <= request:
                 flagged[f"{kind} flagged at or before the request"] += 1
     report["conversations"] = dict(flagged)
+    # Which refusal stopped harmless lines, counted (not listed): where false blocks come from.
+    report["false blocks by refusal"] = dict(
+        Counter(
+            (r or "").split(":")[0]
+            for (line, _), r in zip(outcomes, refusals, strict=True)
+            if line["label"] == "harmless" and r is not None
+        ).most_common()
+    )
     report["conversation turns"] = {
         c["id"]: {"label": c["label"], "kind": c["kind"], "flagged": t, "request": c.get("request_turn")}
         for c, t in turns
     }
     text = json.dumps(report, indent=2, ensure_ascii=False)
     print(text)
+    if args.errors:
+        for (line, stopped), refusal in zip(outcomes, refusals, strict=True):
+            if stopped != (line["label"] == "harmful"):
+                kind = "FALSE BLOCK" if stopped else "MISSED"
+                print(f"{kind} [{line['context']} {line['author_band']} {line.get('category')}]"
+                      f" {line['text']!r} -> {refusal}")
+        for conversation, turn in turns:
+            print(f"CONVERSATION {conversation['id']} {conversation['label']} flagged={turn}"
+                  f" request={conversation.get('request_turn')}")
     if args.json:
         args.json.write_text(text + "\n", "utf-8")
     return 0

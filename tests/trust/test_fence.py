@@ -219,10 +219,29 @@ async def test_coming_back_under_another_age_keeps_the_younger_band(
         with pytest.raises(ClientError) as still:
             await enter(again, "Tommy", 18, gender="man", device=DEVICE)
         assert still.value.code == ErrorCode.AGE_TOO_YOUNG
-    # From the same address without the device: let in, but only as a minor.
-    async with fenced.client() as address_only:
-        welcome = await enter(address_only, "Thomas", 18, gender="man")
-        assert welcome.age_band == "13-14"
+        # The refusal says why and until when, not only "no".
+        assert "this device told us an age under 13" in still.value.message
+        assert "enter again from" in still.value.message
+
+
+async def test_an_address_never_rebands_another_person_it_asks_adults_for_a_proof(
+    fenced: RunningServer, issuer: DevelopmentAgeIssuer
+) -> None:
+    """Families, offices, schools and mobile carriers share addresses: one person's typo of
+    "12" there must not show the next adult as "13 ans"."""
+    async with fenced.client() as kid:
+        with pytest.raises(ClientError):
+            await enter(kid, "Tom", 12, gender="man", device=DEVICE)
+    async with fenced.client() as colleague:
+        welcome = await enter(colleague, "Thomas", 34, gender="man", device="another-device-1")
+        assert welcome.age_band == "18+" and welcome.me.age == 34
+        assert welcome.age_notice is None
+        # Adults-only rooms ask this address for a proof of age for a while.
+        with pytest.raises(ClientError) as proof:
+            await colleague.join("rencontres")
+        assert proof.value.code == ErrorCode.AGE_VERIFICATION_REQUIRED
+        await colleague.verify_age(issuer.issue())
+        await colleague.join("rencontres")
 
 
 async def test_grooming_is_scored_over_the_conversation_then_frozen_and_escalated(

@@ -52,7 +52,7 @@ class Membership:
             session.band,
             Audience(room.audience),
             verified=fence.is_verified(session.id),
-            verification_required=core.settings.minors.adults_only_requires_verification,
+            verification_required=fence.verification_required(session.id),
         )
         if access is RoomAccess.ALLOWED:
             return

@@ -76,12 +76,16 @@ class Rule:
     subjects: frozenset[str]
     terms: tuple[str, ...]
     patterns: tuple[str, ...]
+    # The pack's language ("" for rules of every language).
+    language: str = ""
 
     @property
     def score(self) -> float:
         return SEVERITY_SCORE[self.severity]
 
-    def applies(self, audience: str, kind: str) -> bool:
+    def applies(self, audience: str, kind: str, languages: frozenset[str] | None = None) -> bool:
+        if languages is not None and self.language and self.language not in languages:
+            return False
         return audience in self.audiences and kind in self.subjects
 
 
@@ -187,6 +191,7 @@ def parse_pack(data: dict[str, Any], source: str) -> Pack:
                 subjects=frozenset(subjects),
                 terms=terms,
                 patterns=patterns,
+                language=str(head.get("language", "")),
             )
         )
     return Pack(
@@ -277,8 +282,12 @@ class RuleBook:
                 digest.update("\x1f".join(parts).encode())
         self.version = digest.hexdigest()[:12]
 
-    def match(self, text: Forms, audience: str, kind: str) -> list[Hit]:
-        """Every rule that fires on ``text`` for this audience and kind of subject, once each."""
+    def match(
+        self, text: Forms, audience: str, kind: str, languages: frozenset[str] | None = None
+    ) -> list[Hit]:
+        """Every rule that fires on ``text`` for this audience and kind of subject, once each;
+        with ``languages``, only the rules of packs in those languages (and language-free ones).
+        """
         fired: dict[int, str] = {}
         if self._automaton is not None:
             for view in text.keys:
@@ -301,7 +310,7 @@ class RuleBook:
         hits: list[Hit] = []
         for index, matched in fired.items():
             rule = self.rules[index]
-            if rule.applies(audience, kind):
+            if rule.applies(audience, kind, languages):
                 hits.append(Hit(rule.id, rule.category, rule.score, matched))
         hits.sort(key=lambda h: (-h.score, h.rule))
         return hits

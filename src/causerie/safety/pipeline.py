@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from causerie.domain import ContentKind, ConversationKey
+from causerie.moderation import language
 from causerie.moderation.chain import NOTHING, Chain, Check, Signals, Stage
 from causerie.moderation.forms import Forms, read
 from causerie.moderation.verdict import StageResult, Subject, Verdict
@@ -741,10 +742,13 @@ class RulesStage:
 
     def __init__(self, pipeline: SafetyPipeline) -> None:
         self.pipeline = pipeline
+        language.warm()
 
     async def run(self, check: Check) -> Signals:
         context = check.context
-        hits = self.pipeline.rules.match(check.forms, context.audience, context.kind)
+        # Names are read by every pack: a nickname carries no sentence to tell its language by.
+        languages = None if context.kind in NAME_KINDS else language.languages_of(check.text)
+        hits = self.pipeline.rules.match(check.forms, context.audience, context.kind, languages)
         check.hits = tuple(hits)
         check.scores = _noisy_or(hits)
         return Signals(dict(check.scores), tuple(h.rule for h in hits))

@@ -277,13 +277,17 @@ class TrustStore:
                     continue
 
     async def remembered_ages(self, keys: Sequence[str], now: float) -> dict[str, int]:
+        return {key: age for key, (age, _) in (await self.remembered(keys, now)).items()}
+
+    async def remembered(self, keys: Sequence[str], now: float) -> dict[str, tuple[int, float]]:
+        """The remembered age under each key still in force, and when it lapses."""
         if not keys:
             return {}
-        query = select(band_memory.c.key, band_memory.c.age).where(
+        query = select(band_memory.c.key, band_memory.c.age, band_memory.c.expires_at).where(
             band_memory.c.key.in_(list(keys)), band_memory.c.expires_at > now
         )
         async with self.engine.connect() as conn:
-            return {key: age for key, age in await conn.execute(query)}
+            return {key: (age, expires_at) for key, age, expires_at in await conn.execute(query)}
 
     # -- age tokens ----------------------------------------------------------------------------
 

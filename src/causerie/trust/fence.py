@@ -134,6 +134,8 @@ class SessionTrust:
     device_key: str | None
     address_key: str | None
     verified: bool = False
+    # Someone on this address said they were a minor a short while ago (see admit()).
+    scrutiny: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +146,7 @@ class Admission:
     device_key: str | None
     address_key: str | None
     notice: str | None
+    scrutiny: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,24 +210,40 @@ class MinorsFence:
         return device_key, address_key
 
     async def admit(self, declared_age: int, device: str | None, ip: str) -> Admission:
-        """The age to give a new session, refusing a device that was too young a moment ago."""
+        """The age to give a new session, refusing a device that was too young a moment ago.
+
+        Only the device re-bands: it is one person's. An address is shared (a family, an office,
+        a school, a mobile carrier), so what was said from it never changes another person's
+        band; it only asks adults from there to verify their age for adults-only rooms for a
+        while (``Admission.scrutiny``).
+        """
         device_key, address_key = self.memory_keys(device, ip)
         keys = [k for k in (device_key, address_key) if k is not None]
-        remembered = await self.store.remembered_ages(keys, self.clock())
-        device_age = remembered.get(device_key) if device_key else None
-        address_age = remembered.get(address_key) if address_key else None
-        if device_age is not None and device_age < MIN_AGE:
-            raise ChatError(ErrorCode.AGE_TOO_YOUNG, Say.TOO_YOUNG, field="age")
+        remembered = await self.store.remembered(keys, self.clock())
+        on_device = remembered.get(device_key) if device_key else None
+        on_address = remembered.get(address_key) if address_key else None
+        if on_device is not None and on_device[0] < MIN_AGE:
+            raise ChatError(
+                ErrorCode.AGE_TOO_YOUNG, Say.too_young_remembered(on_device[1]), field="age"
+            )
         age, notice = declared_age, None
-        known = [a for a in (device_age, address_age) if a is not None]
-        if known:
-            # An address is shared (a family, a school, a mobile carrier): it never locks anyone
-            # out, it only keeps them in the protected bands.
-            youngest = max(min(known), MIN_AGE)
+        if on_device is not None:
+            youngest = max(on_device[0], MIN_AGE)
             declared_band = AgeBand.of_age(declared_age)
             if AgeBand.of_age(youngest).stricter(declared_band) != declared_band:
                 age, notice = youngest, Say.REMEMBERED
-        return Admission(age=age, device_key=device_key, address_key=address_key, notice=notice)
+        scrutiny = (
+            on_address is not None
+            and AgeBand.of_age(on_address[0]).is_minor
+            and not AgeBand.of_age(age).is_minor
+        )
+        return Admission(
+            age=age,
+            device_key=device_key,
+            address_key=address_key,
+            notice=notice,
+            scrutiny=scrutiny,
+        )
 
     async def refused_too_young(self, declared_age: int, device: str | None, ip: str) -> None:
         """Remember an under-13 declaration, so that "then I'm 18" from there does not work."""
@@ -249,6 +268,7 @@ class MinorsFence:
             device_key=admission.device_key,
             address_key=admission.address_key,
             verified=verified and not band.is_minor,
+            scrutiny=admission.scrutiny,
         )
         if band.is_minor and admission.device_key is not None:
             # A device is one person's: a second tab that says "18" is the same minor. An
@@ -265,6 +285,14 @@ class MinorsFence:
     def is_verified(self, session_id: str) -> bool:
         trust = self.sessions.get(session_id)
         return trust is not None and trust.verified
+
+    def verification_required(self, session_id: str) -> bool:
+        """Whether adults-only rooms ask this session for a proof of age: by the settings, or
+        because a minor was on its address a short while ago."""
+        trust = self.sessions.get(session_id)
+        return self.settings.adults_only_requires_verification or (
+            trust is not None and trust.scrutiny
+        )
 
     async def check_age_token(self, token: str, band: AgeBand) -> None:
         """Accept a token once; raise ``age_verification_failed`` with the reason in plain words."""

@@ -21,6 +21,7 @@ people list shows      minors only      adults only      adults only
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from enum import Enum, auto
 
@@ -120,10 +121,21 @@ class Say:
         " adults-only rooms and private chats with adults are closed to you."
     )
     REMEMBERED = (
-        "Someone on this device or connection said they were younger a short while ago, so"
-        " causerie keeps the protections for under-18s for now."
+        "This device told us a younger age a short while ago, so causerie keeps the protections"
+        " for under-18s on it for now."
     )
     TOO_YOUNG = "causerie is open from 13 years old."
+
+    @staticmethod
+    def too_young_remembered(until: float) -> str:
+        """Why a device is refused after an under-13 age, and until when."""
+        when = time.strftime("%d/%m at %H:%M UTC", time.gmtime(until))
+        return (
+            "causerie is open from 13 years old, and this device told us an age under 13 a"
+            f" short while ago. It can enter again from {when}. If the age was a typing"
+            " mistake, that wait is the price: it stops children from simply trying again"
+            " with an older age."
+        )
 
 
 @dataclass(frozen=True, slots=True)
