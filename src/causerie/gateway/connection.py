@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from causerie import metrics
 from causerie.chat.hooks import Peer
 from causerie.chat.hub import LocalSession
 from causerie.chat.photos import PendingPhoto
@@ -75,6 +76,8 @@ class Connection:
             await self.websocket.close(code, reason)
 
     def reply(self, frame: f.ServerFrame) -> None:
+        if isinstance(frame, f.Error):
+            metrics.refusals.labels(frame.code).inc()
         self.outbox.push(encode_text(frame))
 
     async def run(self) -> None:

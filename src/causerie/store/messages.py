@@ -34,6 +34,7 @@ from sqlalchemy import Select, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from causerie import metrics
 from causerie.store.database import SqliteWriter, sqlite_file
 from causerie.store.schema import messages
 
@@ -245,6 +246,7 @@ class GroupCommit:
             if not future.done():
                 future.set_result(result)
 
+    @metrics.timed(metrics.commit_seconds)
     async def _write(self, ops: list[_Op]) -> list[int]:
         if self._thread is not None and self._running:
             results = await self._thread.call(lambda connection: _apply_sqlite(connection, ops))
