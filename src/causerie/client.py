@@ -11,9 +11,21 @@
                 print(event.sender, event.text)
 
 Requests (``enter``, ``join``, ``say``, ...) wait for the server's answer and raise
-:class:`ClientError` with the server's stable error code when it refuses. Everything else the
-server sends (room and private messages, arrivals, departures, typing, topics, unsolicited errors)
-comes out of :meth:`Client.events` in order.
+:class:`ClientError` with the server's stable error code when it refuses.
+
+Every message carries a request id (``say`` and ``send_private`` make one, or take yours): a
+message whose answer never came (the connection was lost, the server answered
+``internal_error``) is kept in :attr:`Client.unacknowledged`, and sending it again with
+:meth:`Client.resend`, on this connection or on a new one after ``resume``, returns its first
+ack if it had been stored, or stores it once::
+
+    async with Client(url) as again:
+        await again.resume(old.welcome.resume_token, device=device)
+        for frame in old.unacknowledged:
+            await again.resend(frame)
+
+Everything else the server sends (room and private messages, arrivals, departures, typing,
+topics, unsolicited errors) comes out of :meth:`Client.events` in order.
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import secrets
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, TypeVar
@@ -87,6 +100,10 @@ class ClientError(Exception):
         self.message = error.message
 
 
+def _rid() -> str:
+    return secrets.token_urlsafe(12)
+
+
 def _known_code(code: str) -> ErrorCode | str:
     try:
         return ErrorCode(code)
@@ -127,6 +144,8 @@ class Client:
         self._lock = asyncio.Lock()
         self._refs = itertools.count(1)
         self._closed: ConnectionLost | None = None
+        # Messages sent whose ack never came: safe to resend (their request id is kept).
+        self.unacknowledged: list[f.Say | f.SendPrivate] = []
 
     # -- connection ------------------------------------------------------------------------------
 
@@ -281,14 +300,37 @@ class Client:
         (reply,) = await self._request(f.Members(room=room), (MemberList,))
         return reply.members
 
-    async def say(self, room: str, text: str) -> Ack:
-        frame = f.Say(room=room, text=text, ref=str(next(self._refs)))
-        (ack,) = await self._request(frame, (Ack,))
-        return ack
+    async def say(self, room: str, text: str, *, request: str | None = None) -> Ack:
+        """Write in a room. ``request`` (made here when not given) identifies this message on
+        every retry: the server acknowledges it once."""
+        frame = f.Say(room=room, text=text, ref=str(next(self._refs)), request=request or _rid())
+        return await self._message(frame)
 
-    async def send_private(self, nickname: str, text: str) -> Ack:
-        frame = f.SendPrivate(to=nickname, text=text, ref=str(next(self._refs)))
-        (ack,) = await self._request(frame, (Ack,))
+    async def send_private(self, nickname: str, text: str, *, request: str | None = None) -> Ack:
+        frame = f.SendPrivate(
+            to=nickname, text=text, ref=str(next(self._refs)), request=request or _rid()
+        )
+        return await self._message(frame)
+
+    async def resend(self, frame: f.Say | f.SendPrivate) -> Ack:
+        """Send a message again with its request id (from :attr:`unacknowledged`, maybe of an
+        earlier connection): its first ack if the server had stored it, else a new one."""
+        with contextlib.suppress(ValueError):
+            self.unacknowledged.remove(frame)
+        return await self._message(msgspec.structs.replace(frame, ref=str(next(self._refs))))
+
+    async def _message(self, frame: f.Say | f.SendPrivate) -> Ack:
+        try:
+            (ack,) = await self._request(frame, (Ack,))
+        except ClientError as refused:
+            # A refusal is final, except a failure of the server's: the message was not
+            # stored and may be sent again.
+            if refused.code == ErrorCode.INTERNAL_ERROR:
+                self.unacknowledged.append(frame)
+            raise
+        except (ConnectionLost, ConnectionClosed, TimeoutError):
+            self.unacknowledged.append(frame)
+            raise
         return ack
 
     async def ignore(self, nickname: str) -> list[str]:
