@@ -333,6 +333,24 @@ async def _purge(service: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _referrals(service: Any, args: argparse.Namespace) -> int:
+    from causerie.legal.service import iso
+
+    for item in await service.referrals(args.officer):
+        reasons = item.content.get("reasons", {})
+        print(
+            f"{item.reference}\t{iso(item.created_at)}\t{item.subject}\t"
+            f"{reasons.get('category')}\tby {item.content.get('referred_by')}"
+        )
+    return 0
+
+
+async def _referral(service: Any, args: argparse.Namespace) -> int:
+    manifest = await service.export_referral(args.officer, args.reference, args.path)
+    print(f"referral {args.reference} written to {args.path} (manifest sha256 {manifest})")
+    return 0
+
+
 async def _audit(service: Any, args: argparse.Namespace) -> int:
     from causerie.legal.service import iso
 
@@ -540,6 +558,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("request", help="request id or reference")
     p.add_argument("--note", default="", help="how and to whom it was delivered")
     p.set_defaults(run=_run(_deliver))
+
+    commands.add_parser(
+        "referrals", help="referrals from moderation (DSA Art. 18) waiting for the officer"
+    ).set_defaults(run=_run(_referrals))
+    p = commands.add_parser("referral", help="write one referral as a signed package")
+    p.add_argument("reference", help="referral-job<id>")
+    p.add_argument("path", type=Path, help="a new directory (never overwritten)")
+    p.set_defaults(run=_run(_referral))
 
     p = commands.add_parser("verify", help="check an export package's manifest and signature")
     p.add_argument("package", type=Path)

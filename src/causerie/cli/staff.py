@@ -55,6 +55,7 @@ async def offline_parts(settings: Settings, *, with_bus: bool = False) -> AsyncI
             chat=chat,
             evidence=legal.service.evidence,
             traffic=legal.traffic,
+            referrals=legal.service,
         )
     finally:
         if with_bus:

@@ -34,8 +34,9 @@ from causerie.store.messages import MessageStore, StoredMessage
 
 log = logging.getLogger(__name__)
 
-EvidenceReason = Literal["escalated", "reported", "preservation_order"]
-REASONS: tuple[str, ...] = ("escalated", "reported", "preservation_order")
+EvidenceReason = Literal["escalated", "reported", "preservation_order", "referral"]
+# "referral": a moderator's referral to the legal officer (DSA Art. 18), a whole package.
+REASONS: tuple[str, ...] = ("escalated", "reported", "preservation_order", "referral")
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +216,25 @@ class EvidenceLocker:
             values, lambda seq, prev: self._link(prev, values, seq)
         )
         return EvidenceReceipt(seq=seq, hash=digest, subject=subject)
+
+    async def preserve_referral(
+        self, *, reference: str, subject: str, author: str, content: dict[str, Any]
+    ) -> EvidenceReceipt:
+        """Seal a referral package (content, times, reasons, locating data) in the chain."""
+        return await self._append("referral", reference, subject, author, content)
+
+    async def referrals(self) -> list[EvidenceItem]:
+        """Every referral package still held, oldest first."""
+        items: list[EvidenceItem] = []
+        after = 0
+        while True:
+            rows = await self.stores.evidence.page(after, 500)
+            if not rows:
+                return items
+            for row in rows:
+                if row.reason == "referral" and row.kind == "preserved" and row.sealed:
+                    items.append(self.open(row))
+            after = rows[-1].seq
 
     async def release(self, reference: str, *, why: str) -> int:
         """Free everything held under ``reference``: the content is erased, the chain stays."""

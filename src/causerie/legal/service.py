@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from causerie.legal.audit import AuditLog
 from causerie.legal.codec import RetentionCodec, TrafficRecord
@@ -42,7 +43,7 @@ from causerie.legal.errors import (
     RequestNotFound,
     ScopeError,
 )
-from causerie.legal.evidence import EvidenceItem, EvidenceLocker
+from causerie.legal.evidence import EvidenceItem, EvidenceLocker, EvidenceReceipt, _traffic_of
 from causerie.legal.officers import ConfiguredOfficers, OfficerAuthenticator
 from causerie.legal.package import write_package
 from causerie.legal.scope import DAY, Scope
@@ -63,6 +64,14 @@ _CSV_COLUMNS = (
     "session_id",
     "content_id",
 )
+
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def paris(at: float) -> str:
+    """A time in Europe/Paris, with its offset (what a French court reads)."""
+    return datetime.fromtimestamp(at, UTC).astimezone(PARIS).isoformat(timespec="seconds")
 
 
 def iso(at: float | None) -> str:
@@ -457,6 +466,85 @@ class LegalService:
             manifest_sha256=manifest_sha,
         )
         return ExportResult(target, manifest_sha, len(result.records), len(result.evidence))
+
+    # -- referrals from moderation (DSA Art. 18) ---------------------------------------------
+
+    async def refer(
+        self,
+        *,
+        reference: str,
+        referred_by: str,
+        package: dict[str, Any],
+        content_id: str,
+        session_id: str,
+        author: str,
+    ) -> EvidenceReceipt:
+        """A moderator's referral: ``package`` (content, times, reasons) sealed in the evidence
+        locker with its locating data, the retained traffic records of the content and of the
+        author's session (address, port, times in UTC and Europe/Paris). Only a legal officer
+        reads it (:meth:`referrals`, :meth:`export_referral`); its arrival is audited."""
+        locating = [
+            {**record, "at_utc": iso(record["at"]), "at_paris": paris(record["at"])}
+            for record in await _traffic_of(
+                self.stores.traffic, self.codec, content_id, session_id=session_id
+            )
+        ]
+        receipt = await self.evidence.preserve_referral(
+            reference=reference,
+            subject=content_id or reference,
+            author=author,
+            content={**package, "locating_data": locating},
+        )
+        await self.audit.record(
+            referred_by,
+            "referral.received",
+            reference=reference,
+            subject=receipt.subject,
+            locating_records=len(locating),
+            evidence_seq=receipt.seq,
+        )
+        return receipt
+
+    async def referrals(self, officer: str) -> list[EvidenceItem]:
+        """The referral packages held, for a legal officer only; audited."""
+        await self._officer(officer, "referrals.list")
+        items = await self.evidence.referrals()
+        await self.audit.record(officer, "referrals.list", count=len(items))
+        return items
+
+    async def export_referral(self, officer: str, reference: str, target: Path) -> str:
+        """One referral as a signed package (``referral.json``) for the authority; audited.
+        Returns the manifest's SHA-256."""
+        await self._officer(officer, "referral.export")
+        items = [i for i in await self.evidence.referrals() if i.reference == reference]
+        try:
+            if not items:
+                raise LegalError(f"there is no referral {reference!r} (see `legal referrals`)")
+            if self.signing_key_file is None:
+                raise KeyMaterialError("no signing key is configured (legal.signing_key_file)")
+            key = await asyncio.to_thread(load_signing_key, self.signing_key_file)
+            now = self.clock()
+            body = [
+                {"seq": i.seq, "preserved_at": iso(i.created_at), "hash": i.hash, **i.content}
+                for i in items
+            ]
+            data = json.dumps(body, indent=2, ensure_ascii=False, sort_keys=True).encode()
+            manifest_sha = await asyncio.to_thread(
+                write_package,
+                target,
+                {"referral.json": data + b"\n"},
+                {"referral": reference, "generated_at": iso(now), "generated_by": officer},
+                key,
+            )
+        except LegalError as exc:
+            await self.audit.record(
+                officer, "referral.export", "failed", reference=reference, why=str(exc)[:300]
+            )
+            raise
+        await self.audit.record(
+            officer, "referral.export", reference=reference, manifest_sha256=manifest_sha
+        )
+        return manifest_sha
 
     async def deliver(self, officer: str, request: str, note: str = "") -> JudicialRequest:
         """Mark an exported request as delivered to its authority; it is then closed."""

@@ -18,6 +18,7 @@ core, of the statements' delivery and of the reports is written here as protocol
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import math
 import time
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from causerie.domain import Category, ContentKind, ContentRef, JobStatus, ReviewQueue
 from causerie.errors import ErrorCode
@@ -163,6 +165,21 @@ class Evidence(Protocol):
     ) -> Any: ...
 
 
+class Referrals(Protocol):
+    """The legal workflow's intake (:meth:`causerie.legal.service.LegalService.refer`)."""
+
+    async def refer(
+        self,
+        *,
+        reference: str,
+        referred_by: str,
+        package: dict[str, Any],
+        content_id: str,
+        session_id: str,
+        author: str,
+    ) -> Any: ...
+
+
 class Traffic(Protocol):
     """The retention log (:class:`causerie.legal.traffic.RetentionTrafficLog`)."""
 
@@ -198,6 +215,19 @@ class BulkOutcome:
     authors: list[str]
     removed: list[int]
     statements: list[Statement]
+
+
+_PARIS = ZoneInfo("Europe/Paris")
+
+
+def zoned(at: float) -> dict[str, str | float]:
+    """A moment as epoch seconds, UTC and Europe/Paris (with its offset)."""
+    moment = datetime.datetime.fromtimestamp(at, datetime.UTC)
+    return {
+        "epoch": at,
+        "utc": moment.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "europe_paris": moment.astimezone(_PARIS).isoformat(timespec="seconds"),
+    }
 
 
 def reporter_key(reporter: Any) -> str:
@@ -236,6 +266,7 @@ class ModerationActions:
         evidence: Evidence | None,
         reports: Reporters | None,
         traffic: Traffic,
+        referrals: Referrals | None,
         visible_seconds: float,
         overrides_file: Path = OVERRIDES_FILE,
         clock: Callable[[], float] = time.time,
@@ -254,6 +285,7 @@ class ModerationActions:
         self.evidence = evidence
         self.reports = reports
         self.traffic = traffic
+        self.referrals = referrals
         self.visible_seconds = visible_seconds
         self.overrides_file = overrides_file
         self.clock = clock
@@ -439,7 +471,7 @@ class ModerationActions:
             assert item.conversation_key is not None
             await self.trust.release(item.conversation_key, status="unfrozen", at=now)
         elif decision is Decision.REFER:
-            await self._refer(job, message)
+            await self._refer(detail, message, actor, note, now)
         override = await self._record_override(job, decision, message, now)
         statements: list[Statement] = []
         kind = _STATEMENT_DECISION.get(decision)
@@ -565,11 +597,85 @@ class ModerationActions:
             return None
         return await self._show(job, item.created_at, expires_at)
 
-    async def _refer(self, job: Job, message: StoredMessage | None) -> None:
-        """Seal the item as evidence for the legal officer (DSA Art. 18 notification)."""
+    async def _refer(
+        self,
+        detail: JobDetail,
+        message: StoredMessage | None,
+        actor: Actor,
+        note: str,
+        now: float,
+    ) -> None:
+        """Refer to the legal officer (DSA Art. 18): the message sealed as evidence, and a
+        package (content, times with zones, reasons; the legal side adds the locating data)
+        through the legal workflow, which only a legal officer reads."""
+        job = detail.job
+        item = job.item
         reference = f"referral-job{job.id}"
         if self.evidence is not None and message is not None:
             await self.evidence.preserve_message(message.id, "reported", reference=reference)
+        if self.referrals is None:
+            raise ModerationError("invalid", "the legal workflow is not available here")
+        record = await self.safety.decision(item.decision_id) if item.decision_id else None
+        reporters = await self.reports.reporters_of(job.id) if self.reports is not None else []
+        package: dict[str, Any] = {
+            "format": "causerie-referral/1",
+            "reference": reference,
+            "legal_basis": "Regulation (EU) 2022/2065 (DSA), article 18",
+            "referred_by": actor.name,
+            "job": {"id": job.id, "queue": job.queue.value, "source": job.source.value},
+            "content": {
+                "kind": item.kind.value,
+                "id": item.content_id,
+                "text": item.text,
+                "room": item.room_id,
+                "recipient_key": item.recipient_key,
+                "author": {
+                    "nickname": item.author_nickname,
+                    "key": item.author_key,
+                    "session": item.author_session,
+                    "age_band": item.author_band.value if item.author_band else None,
+                },
+                "context": [
+                    {
+                        "id": m.message_id,
+                        "room": m.room_id,
+                        "sender": m.sender_nickname,
+                        "recipient": m.recipient_nickname,
+                        "text": m.text,
+                        "at": zoned(m.created_at),
+                    }
+                    for m in detail.history
+                ],
+            },
+            "times": {
+                "written": zoned(item.created_at),
+                "job_opened": zoned(job.created_at),
+                "referred": zoned(now),
+            },
+            "reasons": {
+                "category": job.category.value if job.category else None,
+                "why_queued": job.reason,
+                "moderator_note": note,
+                "reports": len(reporters),
+                "automated": None
+                if record is None
+                else {
+                    "action": record.action,
+                    "category": record.category,
+                    "rules": record.rules,
+                    "scores": record.scores,
+                    "policy_version": record.policy_version,
+                },
+            },
+        }
+        await self.referrals.refer(
+            reference=reference,
+            referred_by=actor.name,
+            package=package,
+            content_id=item.content_id or "",
+            session_id=item.author_session or "",
+            author=item.author_nickname,
+        )
         await self.review.set_evidence_ref(job.id, reference)
 
     async def _record_override(
