@@ -551,6 +551,15 @@ class Server:
         with urllib.request.urlopen(url, timeout=10) as response:
             return dict(json.load(response))
 
+    def sessions(self) -> int:
+        """Chatters entered on the server, from /metrics (``causerie_sessions``)."""
+        url = f"http://{HOST}:{self.port}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            for line in response.read().decode().splitlines():
+                if line.startswith("causerie_sessions "):
+                    return int(float(line.split()[1]))
+        return -1
+
     def output(self) -> str:
         self.log.seek(0)
         return self.log.read().decode(errors="replace")[-4000:]
@@ -702,7 +711,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "opened": opened,
                 "failed": sum(s["failed"] for s in setups),
                 "errors": merge_counts(s["errors"] for s in setups),
-                "server_sessions": server.health()["sessions"],
+                "server_sessions": server.sessions(),
             }
             time.sleep(2.0)
             held_rss = rss_kib(server.pid)

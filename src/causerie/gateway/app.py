@@ -83,6 +83,26 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class CauserieApp(Starlette):
+    """Starlette, except that ``/ws`` goes straight to the chat endpoint.
+
+    A WebSocket lives for hours and every coroutine between uvicorn and the endpoint stays
+    suspended for its whole life: through Starlette's middleware, router and route that was
+    about 5 KiB of frames per idle connection (docs/benchmarks.md). None of them does anything
+    for ``/ws``: the security headers are HTTP's, the endpoint handles its own errors.
+    """
+
+    chat_endpoint: Callable[[WebSocket], Awaitable[None]] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = self.chat_endpoint
+        if endpoint is not None and scope["type"] == "websocket" and scope["path"] == "/ws":
+            scope["app"] = self
+            await endpoint(WebSocket(scope, receive, send))
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings, node: Node | None = None) -> Starlette:
     """Build the application; ``node`` lets tests inject one built with a fake clock."""
     the_node = node or Node(settings)
@@ -232,7 +252,7 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
         _sessions.set(len(the_node.hub.sessions))
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    app = Starlette(
+    app = CauserieApp(
         routes=[
             WebSocketRoute("/ws", chat),
             Route("/healthz", health),
@@ -248,6 +268,7 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
         lifespan=lifespan,
         middleware=[Middleware(SecurityHeaders)],
     )
+    app.chat_endpoint = chat
     app.state.node = the_node
     app.state.guard = guard
     return app
