@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import pytest
 
+from causerie.chat.hooks import Peer
 from causerie.errors import ChatError, ErrorCode
 from causerie.moderation.actions import ModerationError
 from causerie.protocol import frames as f
 from causerie.store.review import Source
 from causerie.store.staff import Role
 from tests.console.conftest import Console
+from tests.harness import ListOutbox
 
 DEVICE = "device-token-of-bob-0123456789abcdef"
 OTHER_DEVICE = "device-token-of-his-sister-0123456789"
 HOME = "203.0.113.7"
 
 
-async def _banned(console: Console, *, minutes: float | None, address: bool) -> None:
+async def _banned(console: Console, *, minutes: float | None, address: bool) -> f.Welcome:
     """Bob, on his device at home, is reported and banned by a senior moderator."""
     h = console.harness
     alice = await h.enter("Alice", 30)
@@ -32,6 +34,7 @@ async def _banned(console: Console, *, minutes: float | None, address: bool) -> 
     assert bob.outbox.closed is not None and bob.outbox.closed[0].code == ErrorCode.BANNED
     # He leaves (the connection was closed).
     await h.node.chat.entry.exit(bob.session)
+    return bob.welcome
 
 
 async def _refused(console: Console, nickname: str, **where: str) -> ChatError:
@@ -61,6 +64,18 @@ async def test_a_new_nickname_on_the_banned_device_is_refused(console: Console) 
     console.harness.clock.advance(121 * 60)
     back = await console.harness.enter("Bobby", 31, device=DEVICE, ip=HOME)
     assert back.welcome.me.nickname == "Bobby"
+
+
+async def test_resuming_the_banned_session_is_refused(console: Console) -> None:
+    welcome = await _banned(console, minutes=120, address=False)
+    assert welcome.resume_token is not None
+    with pytest.raises(ChatError) as refused:
+        await console.harness.node.chat.resume(
+            f.Resume(token=welcome.resume_token, device=DEVICE),
+            ListOutbox(),
+            Peer(ip="198.51.100.30", port=40000),
+        )
+    assert refused.value.code == ErrorCode.BANNED
 
 
 async def test_an_address_is_banned_only_when_chosen_and_briefly(console: Console) -> None:
