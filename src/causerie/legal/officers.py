@@ -1,11 +1,11 @@
 """Who may act on retained data: the seam between the legal service and whoever vouches for them.
 
-Today the officers are the names in ``legal.officers`` (:class:`ConfiguredOfficers`), which only
-says who is trusted, not that the person at the keyboard is them: anyone who can run the command
-line with the site's settings can claim a listed name. The moderation console (issue #9) will
-provide staff accounts with a second factor; it plugs in here by implementing
-:class:`OfficerAuthenticator`, and the service, the command line and the audit log stay as they
-are.
+The command line, the only way a person reaches retained data, authenticates officers as console
+staff accounts of role ``legal`` with their password and TOTP code
+(:class:`causerie.console.auth.StaffOfficers`, wired in ``causerie.cli.legal.open_service``).
+:class:`ConfiguredOfficers` (the names in ``legal.officers``) says who is trusted, not who is at
+the keyboard; it remains only as the default of a :class:`~causerie.legal.service.LegalService`
+built in process (a node, whose code never searches or exports, and tests).
 """
 
 from __future__ import annotations
