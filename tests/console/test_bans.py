@@ -66,6 +66,17 @@ async def test_a_new_nickname_on_the_banned_device_is_refused(console: Console) 
     assert back.welcome.me.nickname == "Bobby"
 
 
+async def test_the_other_nickname_online_from_the_banned_device_is_disconnected(
+    console: Console,
+) -> None:
+    h = console.harness
+    bobby = await h.enter("Bobby", 31, device=DEVICE, ip="198.51.100.40")
+    sister = await h.enter("Clara", 29, device=OTHER_DEVICE, ip=HOME)
+    await _banned(console, minutes=60, address=False)
+    assert bobby.outbox.closed is not None and bobby.outbox.closed[0].code == ErrorCode.BANNED
+    assert sister.outbox.closed is None
+
+
 async def test_resuming_the_banned_session_is_refused(console: Console) -> None:
     welcome = await _banned(console, minutes=120, address=False)
     assert welcome.resume_token is not None

@@ -38,7 +38,7 @@ from causerie.store.messages import MessageStore, StoredMessage
 from causerie.store.presence import PresenceStore
 from causerie.store.review import Job, JobDetail, ReviewStore, Source
 from causerie.store.rooms import RoomStore
-from causerie.store.safety import SafetyStore, SanctionRow
+from causerie.store.safety import ENTRY_KEYS_SECONDS, SafetyStore, SanctionRow
 from causerie.store.staff import Role
 from causerie.store.statements import Statement, StatementError, StatementStore, new_statement
 from causerie.store.trust import TrustStore
@@ -453,7 +453,7 @@ class ModerationActions:
             default = DEFAULT_SUSPEND_MINUTES if decision is Decision.SUSPEND else None
             span = minutes or default
             until = now + span * 60 if span is not None else None
-            await self._sanction(
+            ban = await self._sanction(
                 author,
                 "ban",
                 now,
@@ -464,7 +464,7 @@ class ModerationActions:
                 if address
                 else None,
             )
-            await self._disconnect(author, ErrorCode.BANNED, "a moderator banned you from chat")
+            await self._disconnect_banned(ban, "a moderator banned you from chat")
         elif decision is Decision.RELEASE:
             released = await self._publish_held(job, now)
         elif decision is Decision.UNFREEZE:
@@ -512,7 +512,7 @@ class ModerationActions:
         actor: Actor,
         *,
         address_minutes: float | None = None,
-    ) -> None:
+    ) -> SanctionRow:
         reason = f"moderator {actor.name}" + (f", job {job.id}" if job is not None else "")
         decision_id = job.item.decision_id if job is not None else None
         sanction = SanctionRow(author, kind, now, until, reason)
@@ -525,6 +525,19 @@ class ModerationActions:
         await self.safety.add_sanction(sanction, decision_id)
         if self.sanctions is not None:
             await self.sanctions.refresh_sanctions()
+        return sanction
+
+    async def _disconnect_banned(self, ban: SanctionRow, text: str) -> None:
+        """The banned author, and whoever is online from the banned device (or chosen
+        address) under another nickname: their connections end too."""
+        await self._disconnect(ban.author_key, ErrorCode.BANNED, text)
+        since = ban.starts_at - ENTRY_KEYS_SECONDS
+        for entry in await self.safety.entries_from(ban.device_key, ban.address_key, since):
+            if entry.nickname_key == ban.author_key:
+                continue
+            online = await self.presence.by_key(entry.nickname_key)
+            if online is not None and online.id == entry.session_id:
+                await self.chat.disconnect(online.id, ErrorCode.BANNED, text)
 
     async def _disconnect(self, author: str, code: ErrorCode, text: str) -> None:
         session = await self.presence.by_key(author)

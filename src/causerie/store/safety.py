@@ -473,6 +473,32 @@ class SafetyStore:
                 )
             )
 
+    async def entries_from(
+        self, device_key: str | None, address_key: str | None, since: float
+    ) -> list[EntryKeys]:
+        """The sessions that entered from this device (or address) since ``since``."""
+        t = safety_entry_keys
+        matches = []
+        if device_key is not None:
+            matches.append(t.c.device_key == device_key)
+        if address_key is not None:
+            matches.append(t.c.address_key == address_key)
+        if not matches:
+            return []
+        query = select(t).where(or_(*matches), t.c.entered_at >= since).limit(200)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            EntryKeys(
+                m["session_id"],
+                m["nickname_key"],
+                m["device_key"],
+                m["address_key"],
+                m["entered_at"],
+            )
+            for m in (r._mapping for r in rows)
+        ]
+
     async def entry_keys(
         self, nickname_key: str, session_id: str | None = None
     ) -> EntryKeys | None:
