@@ -109,3 +109,24 @@ async def test_a_lookup_that_raced_a_change_is_not_kept(tmp_path: Path) -> None:
         assert found is not None and found.id == bruno.session.id
         with pytest.raises(ChatError):
             await h.node.chat.send_private(bruno.session, "Nobody", "moi", None, bruno.peer)
+
+
+async def test_a_change_the_bus_cannot_announce_still_stands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with harness(tmp_path) as h:
+        publish = h.node.bus.publish
+
+        async def broker_down_for_presence(payload: bytes) -> None:
+            if b'"presence_changed"' in payload:
+                raise ConnectionError("broker unreachable")
+            await publish(payload)
+
+        monkeypatch.setattr(h.node.bus, "publish", broker_down_for_presence)
+        bruno = await h.enter("Bruno", 31)
+        presence = h.node.presence
+        assert (await presence.by_key(bruno.session.key)) is not None
+        await h.node.chat.exit(bruno.session)
+        # Gone from the database and from this node's copy: the nickname is free again.
+        assert await presence.by_key(bruno.session.key) is None
+        await h.enter("Bruno", 31)

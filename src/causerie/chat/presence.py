@@ -14,6 +14,7 @@ only be older than the database by the bus's delay, never by a race with a chang
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -22,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from causerie.bus import Bus
 from causerie.chat.envelopes import PresenceChanged, envelope_encoder
 from causerie.store.presence import DeadNodes, OnlineSession, PresenceStore
+
+log = logging.getLogger(__name__)
 
 # Long enough that a busy conversation reads the database once every few seconds per recipient,
 # short enough to bound the damage of a lost announcement.
@@ -105,7 +108,13 @@ class Presence(PresenceStore):
     ) -> None:
         change = PresenceChanged(keys=keys or [], sessions=sessions or [], nodes=nodes or [])
         self.forget(change)
-        await self.bus.publish(envelope_encoder.encode(change))
+        try:
+            await self.bus.publish(envelope_encoder.encode(change))
+        except Exception:
+            # The change is in the database already and must stand (an entry that failed here
+            # would leave its nickname taken). Other nodes keep their copies for ``ttl`` at
+            # most, and with the bus down nothing they would misdirect can be delivered.
+            log.warning("presence change not announced (bus down?): %s", change, exc_info=True)
 
     # -- every change of who is online -----------------------------------------------------
 
