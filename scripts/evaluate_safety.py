@@ -162,9 +162,11 @@ async def main() -> int:
     lines = [
         json.loads(x) for x in (args.directory / "lines.jsonl").read_text("utf-8").splitlines() if x
     ]
+    conversation_file = args.directory / "conversations.jsonl"
     conversations = [
         json.loads(x)
-        for x in (args.directory / "conversations.jsonl").read_text("utf-8").splitlines()
+        for x in (conversation_file.read_text("utf-8") if conversation_file.exists() else "")
+        .splitlines()
         if x
     ]
     with tempfile.TemporaryDirectory() as tmp:

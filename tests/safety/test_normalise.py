@@ -40,7 +40,7 @@ def test_views_undo_each_trick(text: str, words: str) -> None:
 
 
 def test_repeated_letters_meet_the_term_but_fewer_letters_do_not() -> None:
-    assert BOOK.match(normalise("ajoute moi sur snaaaaapchat"), "all", "message")
+    assert BOOK.match(normalise("je vends de la cocaaaaaine"), "all", "message")
     insult = {h.rule for h in BOOK.match(normalise("kiss my aaaass"), "all", "message")}
     assert "en.harassment.insult" in insult
     # "as" is a French word (an ace) and must not meet the listed "ass".

@@ -134,10 +134,11 @@ async def test_escalations_and_holds_reach_the_moderation_queue_child_safety_fir
 
 async def test_mild_signals_add_up_over_a_conversation(pipeline: SafetyPipeline) -> None:
     verdicts = []
-    for text in ("j'utilise snap", "et insta aussi", "whatsapp aussi", "telegram sinon"):
+    # Each names a drug in passing (a low-severity rule); together they are a pattern.
+    for text in ("la weed c'est cool", "la coke aussi", "et la mdma", "la ketamine sinon"):
         verdicts.append(await pipeline.screen(say(text)))
     assert [v.deliver for v in verdicts] == [True, True, True, False]
-    assert "another app" in verdicts[-1].message
+    assert "drugs" in verdicts[-1].message
     # Another conversation starts afresh.
     assert (await pipeline.screen(private("j'utilise snap"))).deliver
 

@@ -155,12 +155,13 @@ LEET = {"a": "4@", "e": "3€", "i": "1", "o": "0", "s": "5$", "t": "7"}
 CYRILLIC = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "y": "у"}
 SEPARATORS = [".", " ", "-", "_", "*", "\u200b"]
 
+# An app's name alone is a mention (a faint signal, never a refusal); a disguised one is still
+# read as that name.
 TARGETS = [
-    ("snapchat", S.OFF_PLATFORM),
-    ("whatsapp", S.OFF_PLATFORM),
-    ("telegram", S.OFF_PLATFORM),
-    ("instagram", S.OFF_PLATFORM),
-    ("rdv", S.MEETING),
+    ("snapchat", S.APP_MENTION),
+    ("whatsapp", S.APP_MENTION),
+    ("telegram", S.APP_MENTION),
+    ("instagram", S.APP_MENTION),
 ]
 
 
@@ -198,11 +199,11 @@ def test_disguised_terms_are_still_found(case: tuple[str, Signal]) -> None:
 @pytest.mark.parametrize(
     ("text", "signal"),
     [
-        ("Sn@pch4t", S.OFF_PLATFORM),
-        ("s.n.a.p", S.OFF_PLATFORM),
+        ("Sn@pch4t", S.APP_MENTION),
+        ("s.n.a.p", S.APP_MENTION),
         ("ѕnар moi", S.OFF_PLATFORM),
-        ("sn\u200bap", S.OFF_PLATFORM),
-        ("what sapp", S.OFF_PLATFORM),
+        ("sn\u200bap", S.APP_MENTION),
+        ("what sapp", S.APP_MENTION),
         ("r.d.v 14h", S.MEETING),
         ("on se v0it ?", S.MEETING),
         ("ＲＤＶ ce soir", S.MEETING),

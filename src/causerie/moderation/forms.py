@@ -178,9 +178,18 @@ _SEPARATORS = re.compile(r"(?:[^\w\s@$€£!|+]|_)+")
 _INNER = re.compile(r"(?<=[^\W_])(?:[^\w\s'’]|_)+(?=[^\W_])")
 
 
+# A number with its unit is not leetspeak: "15h", "4e", "1er", "3mmc", "20min", "2k".
+_QUANTITY = re.compile(
+    r"\d+(?:[.,]\d+)?(?:h\d{0,2}|min|mn|e|eme|er|ere|nd|nde|st|th|rd|ans?|yo|k|km|kg|g|cm|mm"
+    r"|ml|mmc|cmc|pm|am|x|eur|euros?|balles)"
+)
+
+
 def _leet_words(text: str, table: dict[int, str]) -> str:
     def read(match: re.Match[str]) -> str:
         word = match.group(0)
+        if _QUANTITY.fullmatch(word.strip(_EDGE_PUNCTUATION)):
+            return word
         if len(word) > 1 and _HAS_LETTER.search(word):
             return word.translate(table)
         return word
@@ -212,6 +221,11 @@ def _word_views(light: str) -> tuple[str, str | None, str | None]:
     if "1" in leet and leet != bare:
         with_l = _words(_leet_words(bare, _LEET_ONE_AND_REST))
     return words, glued, with_l
+
+
+def words_of(phrase: str) -> str:
+    """The ``words`` view of a listed phrase, normalised exactly like a message."""
+    return _word_views(light_form(phrase))[0]
 
 
 def term_key(term: str) -> Squeezed:
@@ -270,6 +284,16 @@ def _unleet(match: re.Match[str]) -> str:
     return "".join(SUBSTITUTIONS[c] for c in match.group(0))
 
 
+def _unleet_words(text: str) -> str:
+    """Leetspeak inside words undone, numbers with their unit left alone."""
+    return " ".join(
+        token
+        if _QUANTITY.fullmatch(token.strip(_EDGE_PUNCTUATION))
+        else _LEET_IN_WORD.sub(_unleet, token)
+        for token in text.split(" ")
+    )
+
+
 def _join_spelt_out(match: re.Match[str]) -> str:
     return match.group(0).replace(" ", "")
 
@@ -316,13 +340,13 @@ def read(text: str) -> Forms:
     if _NUMBER_HINT.search(folded):
         numbers = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1)], folded)
     numbers = _SPACES.sub(" ", _NOT_WORD_LATIN.sub(" ", numbers)).strip()
-    unleeted = _LEET_IN_WORD.sub(_unleet, folded)
+    unleeted = _unleet_words(folded)
     # Symbols that only ever stand for letters in words ("s.n.@.p"): this form keeps none.
     latin = unleeted.translate(_SYMBOL_LETTERS)
     latin = _SPACES.sub(" ", _NOT_WORD_LATIN.sub(" ", latin)).strip()
     latin = _SPELT_OUT.sub(_join_spelt_out, latin)
     # Spelt out, "s.n.4.p" had no letter beside its "4"; joined, it has.
-    latin = _LEET_IN_WORD.sub(_unleet, latin)
+    latin = _unleet_words(latin)
     latin = _REPEATED_3.sub(r"\1", latin)
     return Forms(
         original=text,

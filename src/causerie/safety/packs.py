@@ -16,6 +16,7 @@ in the directories named by ``safety.pack_dirs``)::
     subjects = ["room_name"]        # what it applies to (default: everything)
     terms = ["cocaine", "salop*"]   # words and phrases, matched on whole words; "*" = prefix
     patterns = ['\\bvends?\\s+\\w+']  # RE2 over the folded text
+    unless = ["pistolet a colle"]   # the rule does not fire on a text holding one of these
 
 Terms are matched with one Aho-Corasick automaton over every normalised form of the text, and
 patterns with one RE2 set: both run in time linear in the text, whatever the text or the pack.
@@ -36,7 +37,7 @@ import ahocorasick
 import re2
 
 from causerie.domain import ContentKind
-from causerie.moderation.forms import Forms, term_key
+from causerie.moderation.forms import Forms, term_key, words_of
 from causerie.safety.categories import Category
 
 ContextAudience = Literal["all", "teens", "adults"]
@@ -78,6 +79,8 @@ class Rule:
     patterns: tuple[str, ...]
     # The pack's language ("" for rules of every language).
     language: str = ""
+    # Words and phrases that make a hit harmless ("ford escort", "tuer a mario kart").
+    unless: tuple[str, ...] = ()
 
     @property
     def score(self) -> float:
@@ -140,6 +143,7 @@ def parse_pack(data: dict[str, Any], source: str) -> Pack:
             "terms",
             "phrases",
             "patterns",
+            "unless",
             "note",
         }
         if extra:
@@ -192,6 +196,7 @@ def parse_pack(data: dict[str, Any], source: str) -> Pack:
                 terms=terms,
                 patterns=patterns,
                 language=str(head.get("language", "")),
+                unless=_strings(raw.get("unless"), where, "unless"),
             )
         )
     return Pack(
@@ -228,6 +233,7 @@ class RuleBook:
     _automaton: Any = field(init=False, repr=False)
     _patterns: Any = field(init=False, repr=False)
     _pattern_owner: list[tuple[int, Any]] = field(init=False, repr=False)
+    _unless: dict[int, Any] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         rules: list[Rule] = []
@@ -263,6 +269,14 @@ class RuleBook:
         patterns.Compile()
         self._patterns = patterns if owners else None
         self._pattern_owner = owners
+        # On the ``words`` view, as terms are: whole words, leetspeak and accents undone.
+        self._unless = {
+            index: re2.compile(
+                r"\b(?:" + "|".join(re2.escape(words_of(t)) for t in rule.unless) + r")\b"
+            )
+            for index, rule in enumerate(rules)
+            if rule.unless
+        }
         digest = hashlib.sha256()
         for pack in self.packs:
             digest.update(f"{pack.name}:{pack.version}:{len(pack.rules)}".encode())
@@ -278,6 +292,8 @@ class RuleBook:
                     *rule.terms,
                     "|",
                     *rule.patterns,
+                    "|",
+                    *rule.unless,
                 )
                 digest.update("\x1f".join(parts).encode())
         self.version = digest.hexdigest()[:12]
@@ -301,7 +317,8 @@ class RuleBook:
                         if all(view.runs[start + i] >= need for i, need in enumerate(entry.runs)):
                             fired[entry.rule] = entry.term
         if self._patterns is not None:
-            for view_text in (text.light, text.words):
+            # latin_words squeezes stretched letters ("snaaaapchat") that patterns cannot.
+            for view_text in (text.light, text.words, text.latin_words):
                 for index in self._patterns.Match(view_text) or ():
                     rule, compiled = self._pattern_owner[index]
                     if rule not in fired:
@@ -310,6 +327,9 @@ class RuleBook:
         hits: list[Hit] = []
         for index, matched in fired.items():
             rule = self.rules[index]
+            unless = self._unless.get(index)
+            if unless is not None and unless.search(text.words):
+                continue
             if rule.applies(audience, kind, languages):
                 hits.append(Hit(rule.id, rule.category, rule.score, matched))
         hits.sort(key=lambda h: (-h.score, h.rule))

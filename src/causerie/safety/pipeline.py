@@ -161,6 +161,8 @@ class Context:
     author_key: str
     author_band: str = "18+"
     conversation: str | None = None
+    # A narrower situation than the audience (policy.SITUATIONS), or None.
+    situation: str | None = None
 
 
 def context_of(subject: Subject) -> Context:
@@ -193,12 +195,22 @@ def context_of(subject: Subject) -> Context:
         audience = "teens" if author_minor else "all"
     if audience not in ("all", "teens", "adults"):
         audience = "all"
+    situation = None
+    if kind == ContentKind.PRIVATE_MESSAGE and subject.recipient is not None:
+        recipient_minor = subject.recipient.age < 18
+        if author_minor and recipient_minor:
+            situation = "private_teens"
+        elif not author_minor and not recipient_minor:
+            situation = "private_adults"
+    elif kind == ContentKind.ROOM_MESSAGE and author_minor and audience == "teens":
+        situation = "teens_room"
     return Context(
         kind=kind,
         audience=audience,
         author_key=author.key,
         author_band=author.band,
         conversation=conversation,
+        situation=situation,
     )
 
 
@@ -835,7 +847,9 @@ class DecideStage:
         pipeline = self.pipeline
         context = check.context
         now = check.now
-        outcome = pipeline.policy.decide(check.scores, context.audience, context.kind)
+        outcome = pipeline.policy.decide(
+            check.scores, context.audience, context.kind, context.situation
+        )
         action = outcome.action
         minutes = 0.0
         if action == Action.MUTE:

@@ -27,6 +27,11 @@ ESCALATE = "escalate"
 # The table that applies to nicknames, room names and topics, whatever the audience.
 NAMES = "names"
 NAME_KINDS = frozenset({"nickname", "room_name", "topic"})
+# Situations narrower than an audience, each falling back to its audience's table when a
+# category has none: a private conversation between two adults, one between two minors, and a
+# minor writing in a teen room (teens asking each other's age or swapping contacts for homework
+# are not predators; the minors fence still scores every such message).
+SITUATIONS = ("private_adults", "private_teens", "teens_room")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,20 +117,30 @@ class Policy:
     source: str = ""
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    def thresholds(self, category: Category, audience: str, kind: str) -> Thresholds | None:
+    def thresholds(
+        self, category: Category, audience: str, kind: str, situation: str | None = None
+    ) -> Thresholds | None:
         tables = self.categories[category].by_context
         if kind in NAME_KINDS and NAMES in tables:
             return tables[NAMES]
+        if situation is not None and situation in tables:
+            return tables[situation]
         return tables.get(audience)
 
-    def decide(self, scores: dict[Category, float], audience: str, kind: str) -> Outcome:
+    def decide(
+        self,
+        scores: dict[Category, float],
+        audience: str,
+        kind: str,
+        situation: str | None = None,
+    ) -> Outcome:
         """The most severe action any category reaches, and whether to escalate."""
         action = Action.ALLOW
         worst: Category | None = None
         worst_score = 0.0
         escalate = False
         for category, score in scores.items():
-            table = self.thresholds(category, audience, kind)
+            table = self.thresholds(category, audience, kind, situation)
             if table is None or score <= 0:
                 continue
             reached = table.action_for(score)
@@ -139,7 +154,7 @@ class Policy:
             action = Action.BLOCK
         policy = self.categories[worst] if worst is not None else None
         thresholds: dict[str, float] = {}
-        table = self.thresholds(worst, audience, kind) if worst is not None else None
+        table = self.thresholds(worst, audience, kind, situation) if worst is not None else None
         if worst is not None and table is not None:
             starts = [at for at, reached in table.actions if reached == action]
             if starts:
@@ -195,7 +210,7 @@ def parse_policy(data: dict[str, Any], source: str) -> Policy:
             raise PolicyError(f"{where}: must be a table")
         contexts: dict[str, Thresholds] = {}
         for key, value in table.items():
-            if key in (*AUDIENCES, NAMES):
+            if key in (*AUDIENCES, NAMES, *SITUATIONS):
                 contexts[key] = _thresholds(value, f"{where}.{key}")
             elif key not in ("mute_minutes", "ban_hours"):
                 raise PolicyError(f"{where}: unknown key {key!r}")

@@ -61,6 +61,7 @@ WEIGHTS: dict[Signal, float] = {
     Signal.SECRECY: 6.0,
     Signal.MEETING: 4.0,
     Signal.OFF_PLATFORM: 4.0,
+    Signal.APP_MENTION: 1.0,
     Signal.CONTACT_HANDLE: 4.0,
     Signal.LINK: 1.0,
     Signal.IMAGE: 3.0,

@@ -31,8 +31,11 @@ class Signal(StrEnum):
     ASK_PHOTO = "ask_photo"
     SECRECY = "secrecy"
     MEETING = "meeting"
-    # A move to another app: naming one, or asking for a number or an account there.
+    # A move to another app: asking someone to come to one, for their account or number there.
     OFF_PLATFORM = "off_platform"
+    # An app named in passing ("my dog is called Snap", "the Discord outage"): a faint signal,
+    # never a refusal by itself.
+    APP_MENTION = "app_mention"
     # A concrete way to reach someone elsewhere: phone number, email, @account.
     CONTACT_HANDLE = "contact_handle"
     LINK = "link"
@@ -180,6 +183,39 @@ def age_claim(form: Forms) -> AgeClaim | None:
 # -- grooming and contact signals (on the ``words`` form) ----------------------------------------
 
 _YOU_FR = r"(?:t as|tu as|ta|tas|t a|vous avez|as tu)"
+_APPS = (
+    "snapchat",
+    "snap",
+    "snp",
+    "sc",
+    "insta",
+    "instagram",
+    "ig",
+    "whatsapp",
+    "watsap",
+    "wtsp",
+    "wsp",
+    "whatsap",
+    "wa",
+    "telegram",
+    "telegrame",
+    "tg",
+    "discord",
+    "kik",
+    "tiktok",
+    "skype",
+    "viber",
+    "wechat",
+    "messenger",
+    "facebook",
+    "fb",
+    "threema",
+    "wickr",
+    "omegle",
+)
+_APP = "|".join(f"{a}+" if len(a) > 3 else a for a in _APPS)
+# The names alone, for APP_MENTION (the short abbreviations are ordinary words too often).
+_APP_NAMES = _any(keyword(a) for a in _APPS if len(a) > 3 or a in ("snp", "kik"))
 _PATTERNS: dict[Signal, re.Pattern[str]] = {
     Signal.ASK_AGE: _any(
         (
@@ -230,8 +266,9 @@ _PATTERNS: dict[Signal, re.Pattern[str]] = {
             r"|stp|steuplait|s il te plait)\b",
             r"\bmontre (?:toi|moi ton|moi ta|moi tes)\b",
             r"\b(?:allume|mets|met|ouvre|active) (?:ta|la) (?:cam|webcam|camera)\b",
-            r"\b(?:en|par) (?:cam|webcam|visio)\b",
-            r"\bfacetime\b",
+            r"\b(?:on|tu|t|vous)(?: se| s| me| m| nous)? (?:fait|fais|fai|appelle|parle|voit|voie)"
+            r"(?: \w+){0,2} (?:en|par|sur) (?:cam|webcam|facetime)\b",
+            r"\bfacetime (?:moi|me)\b",
             rf"\b{_YOU_FR} (?:une |des |d autres )?(?:photos?|pics?|selfies?)\b",
             r"\bsend (?:me |us )?(?:a |an |some |your |ur |more |another )?"
             r"(?:pics?|pictures?|photos?|selfies?|nudes?|videos?|snaps?)\b",
@@ -249,7 +286,9 @@ _PATTERNS: dict[Signal, re.Pattern[str]] = {
             r"\b(?:n en|en) parle (?:pas |jamais |surtout pas )?a (?:personne|tes|ta|ton)\b",
             r"\b(?:c est|ca reste|ca sera) (?:notre|un) (?:petit )?secret\b",
             r"\bnotre (?:petit )?secret\b",
-            r"\bentre (?:nous|toi et moi)\b",
+            # "entre nous, ce film est nul" is a turn of phrase; "ça reste entre nous" is secrecy.
+            r"\b(?:ca|ce|cela|c|que|qu|reste|rester|restera|garde|gardons|garder|juste|seulement)"
+            r"(?: \w+){0,2} entre (?:nous|toi et moi|nous deux)\b",
             r"\bgarde (?:ca|le|la|les) pour toi\b",
             r"\b(?:efface|supprime|effaces|supprimes) (?:nos|les|tes|mes|ces|notre) "
             r"(?:messages?|conversations?|convs?|photos?|discussions?)\b",
@@ -257,7 +296,8 @@ _PATTERNS: dict[Signal, re.Pattern[str]] = {
             r"\b(?:sans que|faut pas que|il faut pas que) (?:tes|ta|ton) (?:parents|mere|pere)\b",
             r"\bdon t tell (?:your|ur|anyone|anybody|no one|ur)\b",
             r"\bdont tell (?:your|ur|anyone|anybody|no one)\b",
-            r"\b(?:our|a) (?:little )?secret\b",
+            r"\bour (?:little )?secret\b",
+            r"\b(?:it s|its|this is|that s|thats|it ll be|keep it) (?:a|our) (?:little )?secret\b",
             r"\bkeep (?:it|this|that) (?:between us|a secret|secret|to yourself)\b",
             r"\bdelete (?:our|the|these|my|your) (?:messages?|chats?|convos?|conversations?|pics?"
             r"|photos?)\b",
@@ -274,8 +314,16 @@ _PATTERNS: dict[Signal, re.Pattern[str]] = {
             r"(?:se|s|me|m|te|t|nous) (?:voir|rencontrer|retrouver|capter|rejoindre|croiser)\b",
             r"\b(?:se|s|te|me) (?:voir|rencontrer|retrouver) (?:en vrai|irl|ce soir|demain|samedi"
             r"|dimanche|apres les cours|apres l ecole)\b",
-            keyword("rdv"),
-            r"\brendez vous\b",
+            # "rdv chez le dentiste" is an appointment; "on se donne rdv", "rdv chez moi" a meeting.
+            r"\b(?:on se|on s|se|nous|donne moi|donne nous|fixe|fixons|on prend|on se fixe)"
+            r"(?: donne| fait| fixe)?(?: un)? (?:rdv|rendez vous)\b",
+            r"\b(?:rdv|rendez vous) (?:avec moi|avec toi|chez moi|chez toi|tous les deux|toi et moi"
+            r"|entre nous|en prive|en vrai|irl)\b",
+            # "rdv à la gare", "rdv 14h", "rdv ce soir": a time or place set for someone, unless
+            # it is one's own appointment ("j'ai rdv chez le dentiste", "mon rdv").
+            r"(?<!j ai )(?<!jai )(?<!\bg )(?<!mon )(?<!ton )(?<!son )(?<!un )(?<!le )(?<!ai )"
+            r"(?<!avais )(?<!a )\b(?:rdv|rendez vous) (?:a (?:la|l|\d)|au|devant|derriere|pres"
+            r"|vers|ce soir|demain|samedi|dimanche|apres|\d)",
             r"\bviens? (?:chez moi|me voir|me rejoindre|dans ma voiture)\b",
             r"\b(?:venir|passer|viens|passe|vais) te "
             r"(?:chercher|prendre|recuperer|voir|rejoindre)\b",
@@ -293,35 +341,19 @@ _PATTERNS: dict[Signal, re.Pattern[str]] = {
     ),
     Signal.OFF_PLATFORM: _any(
         (
-            *(
-                keyword(app)
-                for app in (
-                    "snapchat",
-                    "snap",
-                    "snp",
-                    "insta",
-                    "instagram",
-                    "whatsapp",
-                    "watsap",
-                    "wtsp",
-                    "wsp",
-                    "whatsap",
-                    "telegram",
-                    "telegrame",
-                    "discord",
-                    "kik",
-                    "tiktok",
-                    "skype",
-                    "viber",
-                    "wechat",
-                    "messenger",
-                    "facebook",
-                    "signal app",
-                    "threema",
-                    "wickr",
-                    "omegle",
-                )
-            ),
+            # "ajoute moi sur snap", "viens sur insta", "on passe sur whatsapp", "add me on sc"
+            rf"\b(?:ajout\w*|rajout\w*|add|viens|venez|vien|passe|passons|passez|on passe|rejoin\w*"
+            rf"|retrouve|ecri\w*|parl\w*|contact\w*|follow|hmu|hit me up|text|message|dm|talk"
+            rf"|chat|join|find|reach|go|move|switch|continue|discut\w*|on continue)"
+            rf"(?: (?:me|moi|moa|nous|us|up|en prive|priv|plutot|direct|directement)){{0,2}}"
+            rf" (?:sur|on|via|en|at|to|par) (?:mon |my |le |la |)(?:{_APP})\b",
+            # "t'as snap ?", "ton snap", "your insta", "do u have whatsapp", "donne ton snap"
+            rf"\b(?:ton|ta|tes|votre|vos|your|ur|yr|t as|tu as|ta|tas|as tu|avez vous|t aurais"
+            rf"|do you have|do u have|you got|u got|got|have you got|you on|u on|are you on"
+            rf"|r u on|t es sur|tu es sur|tes sur|t es pas sur) (?:un |une |le |la |)(?:{_APP})\b",
+            # "mon snap c'est jules75", "my insta is", "snap moi", "insta me"
+            rf"\b(?:mon|my) (?:{_APP}) (?:c est|cest|c|est|is|it s|its|here|ici|la)\b",
+            rf"\b(?:{_APP}) (?:moi|me|nous)\b",
             r"\b(?:sur|on) signal\b",
             r"\bajout\w* (?:moi|moa|nous) (?:sur|en)\b",
             r"\badd (?:me|me up) (?:on|at)\b",
@@ -341,8 +373,8 @@ _PATTERNS: dict[Signal, re.Pattern[str]] = {
             r"|recharges?|forfaits?|cartes? cadeaux?|robux|vbucks|v bucks|skins?|iphone|airpods"
             r"|sous|thunes?"
             r"|fric|billets?|cash|\d+ ?e)\b",
-            r"\b(?:paysafe ?card|psc|cartes? cadeaux?|gift ?cards?|free robux|robux gratuits?"
-            r"|free vbucks|vbucks gratuits?|argent facile|easy money|argent de poche)\b",
+            r"\b(?:paysafe ?card|psc|free robux|robux gratuits?"
+            r"|free vbucks|vbucks gratuits?|argent facile|easy money)\b",
             r"\bi (?:ll|will|can|could) (?:buy|get|pay|send|give) (?:you|u)(?: \w+){0,3} "
             r"(?:money|cash|gifts?|presents?|robux|vbucks|skins?|phone|iphone|airpods"
             r"|\d+ (?:dollars|euros|bucks|quid))\b",
@@ -359,6 +391,10 @@ _APP_ACCOUNT = re.compile(
     r"\b(?:snap(?:chat)?|sc|insta(?:gram)?|ig|discord|telegram|kik|tiktok|skype)\s*[:=]\s*@?"
     r"[a-z0-9_.]{3,}"
 )
+
+# "snap marc75", "insta lea_09": beside an app's name, a token that reads as an account on it
+# (on the ``folded`` form, where digits are still digits).
+_ACCOUNT_LIKE = re.compile(r"\b[a-z][a-z._]+\d{1,4}\b|\b[a-z]+_[a-z0-9_]+\b")
 
 # -- contact details, links and images (on the ``folded`` form: digits and symbols kept) --------
 
@@ -425,11 +461,43 @@ def _phone_numbers(folded: str) -> bool:
     return False
 
 
+# "never send pics to strangers", "ne dis jamais ton adresse", "don't meet people from here":
+# prevention talk, not a request. A negation in the words just before a signal cancels it.
+_NEGATION = re.compile(
+    r"\b(?:never|dont|don t|do not|not|no|stop|nobody should|jamais|ne|n|pas|arrete|evite"
+    r"|evitez|refuse|refusez|if (?:someone|anyone|an adult|a stranger|somebody|they)"
+    r"|si (?:quelqu un|qqn|un adulte|un inconnu|on))(?: \w+)?\s*$"
+)
+
+
+# "tu veux pas qu'on se voie ?", "why don't we meet": a negative question is still a request.
+_NEGATIVE_REQUEST = re.compile(
+    r"\b(?:veux|veut|voulez|voudrais|peux|peut|pourrait|pourrais|pourquoi|aimerais|ca te dit"
+    r"|wanna|want|why|would)\b"
+)
+
+
+# Signals that prevention talk can carry; "ne dis rien à personne" is itself secrecy.
+_ADVICE_CANCELS = frozenset({Signal.ASK_PHOTO, Signal.MEETING, Signal.OFF_PLATFORM})
+
+
+def _advice(words: str, start: int) -> bool:
+    window = words[max(0, start - 40) : start]
+    return bool(_NEGATION.search(window)) and not _NEGATIVE_REQUEST.search(window)
+
+
+def _requested(signal: Signal, pattern: re.Pattern[str], words: str) -> bool:
+    if signal not in _ADVICE_CANCELS:
+        return pattern.search(words) is not None
+    return any(not _advice(words, m.start()) for m in pattern.finditer(words))
+
+
 def detect(form: Forms) -> Detection:
     """Every signal in a text and the youngest age its author claims, if any."""
-    found: set[Signal] = {signal for signal, p in _PATTERNS.items() if p.search(form.latin_words)}
-    if _SQUASHED_APPS.search(form.squashed):
-        found.add(Signal.OFF_PLATFORM)
+    words = form.latin_words
+    found: set[Signal] = {s for s, p in _PATTERNS.items() if _requested(s, p, words)}
+    if _APP_NAMES.search(words) or _SQUASHED_APPS.search(form.squashed):
+        found.add(Signal.APP_MENTION)
     if (
         _phone_numbers(form.folded)
         or _EMAIL.search(form.folded)
@@ -439,7 +507,7 @@ def detect(form: Forms) -> Detection:
     mentions: list[str] = []
     for match in _HANDLE.finditer(form.folded):
         # Next to an app's name, "@jules_75" is an account there, whoever else it names.
-        if Signal.OFF_PLATFORM in found:
+        if found & {Signal.OFF_PLATFORM, Signal.APP_MENTION}:
             found.add(Signal.CONTACT_HANDLE)
         else:
             mentions.append(match.group(1).strip("._"))
@@ -448,6 +516,8 @@ def detect(form: Forms) -> Detection:
     if _IMAGE.search(form.folded):
         found.add(Signal.IMAGE)
         found.add(Signal.LINK)
-    if Signal.OFF_PLATFORM in found and _APP_ACCOUNT.search(form.unleeted):
-        found.add(Signal.CONTACT_HANDLE)
+    if Signal.APP_MENTION in found and (
+        _APP_ACCOUNT.search(form.unleeted) or _ACCOUNT_LIKE.search(form.folded)
+    ):
+        found.update((Signal.CONTACT_HANDLE, Signal.OFF_PLATFORM))
     return Detection(signals=frozenset(found), age_claim=age_claim(form), mentions=tuple(mentions))
