@@ -26,6 +26,13 @@ POSTGRES_URL = os.environ.get(
     "CAUSERIE_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 
+# The suite decides on rules, the n-gram model and the fence: the semantic stage (on by default
+# on a real site) is tested by tests/safety_model and measured by scripts/evaluate_safety.py, and
+# loading its encoder in every server process the suite starts would cost minutes. Set here, so
+# that servers started as subprocesses inherit it; a test that passes safety settings explicitly
+# still wins over the environment.
+os.environ.setdefault("CAUSERIE_SAFETY__SEMANTIC", "false")
+
 
 def free_port() -> int:
     with socket.socket() as sock:
