@@ -38,6 +38,7 @@ from causerie.domain import Audience, Category, ContentKind, ReviewQueue
 from causerie.errors import ChatError, ErrorCode
 from causerie.moderation.verdict import Subject
 from causerie.photos.errors import PhotoError
+from causerie.photos.removed import REMOVED_LIST
 from causerie.photos.service import PhotoPipeline, Processed
 from causerie.photos.storage import PhotoStorage
 from causerie.photos.store import PhotoRecord, PhotoStore
@@ -57,6 +58,7 @@ NOT_HERE = (
     " between under-18s, in adults-only rooms and in private between adults."
 )
 REFUSED = "This photo was not sent."
+REMOVED_BEFORE = "Our moderators removed this photo before: it cannot be sent again."
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +141,9 @@ class Photos:
         except PhotoError as refused:
             log.info("photo from %s refused: %s", session.id, refused)
             raise ChatError(ErrorCode(refused.code.value), _words(refused)) from None
+        if processed.match is not None and processed.match.list_name == REMOVED_LIST:
+            log.info("photo from %s refused: a moderator removed it before", session.id)
+            raise ChatError(ErrorCode.PHOTO_REFUSED, REMOVED_BEFORE)
         if processed.match is not None:
             await self._known_image(session, pending, data, processed, peer)
             raise ChatError(ErrorCode.PHOTO_REFUSED, REFUSED)

@@ -22,9 +22,11 @@ from causerie.moderation.actions import (
     ModerationActions,
     Notifier,
     Referrals,
+    RemovedImagesPort,
     SanctionCache,
     Traffic,
 )
+from causerie.photos.removed import RemovedImages
 from causerie.store.messages import MessageStore
 from causerie.store.presence import PresenceStore
 from causerie.store.reports import ReportStore
@@ -83,6 +85,7 @@ def build(
     referrals: Referrals | None,
     staff: StaffStore | None = None,
     overrides_file: Path = OVERRIDES_FILE,
+    removed_images: RemovedImagesPort | None = None,
     clock: Callable[[], float] = time.time,
 ) -> ConsoleParts:
     staff = staff or StaffStore(engine)
@@ -110,6 +113,7 @@ def build(
         referrals=referrals,
         visible_seconds=settings.chat.visible_hours * 3600,
         overrides_file=overrides_file,
+        removed_images=removed_images,
         clock=clock,
     )
     return ConsoleParts(
@@ -138,6 +142,7 @@ def from_node(node: Node, *, overrides_file: Path = OVERRIDES_FILE) -> ConsolePa
         evidence=node.legal.service.evidence,
         traffic=node.legal.traffic,
         referrals=node.legal.service,
+        removed_images=RemovedImages(node.photo_store, node.photo_pipeline.bank),
         staff=node.staff,
         overrides_file=overrides_file,
         clock=node.clock,

@@ -123,6 +123,12 @@ class Actor:
 # -- what this module needs of others, as protocols ----------------------------------------------
 
 
+class RemovedImagesPort(Protocol):
+    """Where removed photos' hashes go (:class:`causerie.photos.removed.RemovedImages`)."""
+
+    async def removed(self, photo_id: str) -> bool: ...
+
+
 class ChatPort(Protocol):
     """What the chat core does for moderators (:class:`causerie.chat.core.ChatCore`)."""
 
@@ -269,8 +275,10 @@ class ModerationActions:
         referrals: Referrals | None,
         visible_seconds: float,
         overrides_file: Path = OVERRIDES_FILE,
+        removed_images: RemovedImagesPort | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.removed_images = removed_images
         self.review = review
         self.safety = safety
         self.statements = statements
@@ -493,6 +501,9 @@ class ModerationActions:
         return Outcome(job.id, decision, statements, removed, released, override)
 
     async def _remove(self, message: StoredMessage) -> None:
+        if message.photo_id is not None and self.removed_images is not None:
+            # Before the discard, which may take the photo's record with it.
+            await self.removed_images.removed(message.photo_id)
         await self.messages.discard(message.id)
         frame = f.Removed(id=message.id, room=message.room_id)
         if message.room_id is not None:

@@ -66,6 +66,7 @@
  * @property {string} room
  * @property {string} text
  * @property {string | null} [ref]
+ * @property {string | null} [request]
  */
 
 /**
@@ -74,6 +75,7 @@
  * @property {string} to
  * @property {string} text
  * @property {string | null} [ref]
+ * @property {string | null} [request]
  */
 
 /**
