@@ -31,6 +31,8 @@ from causerie.chat.statements import Statements
 from causerie.moderation.bans import EntryBans
 from causerie.store.resume import ResumeStore
 
+EMPTY_ROOM_GRACE_SECONDS = 600.0
+
 
 class ChatService:
     """The use cases of one node, and their actions under the names the gateway calls."""
@@ -80,6 +82,9 @@ class ChatService:
     async def purge_expired(self) -> int:
         core = self.core
         removed = await core.messages.purge_expired(core.clock())
+        # A chatter's room lives while someone is in it (and a while after it opened, so that
+        # its host reloading the page finds it).
+        await core.rooms.remove_empty_user_rooms(core.clock() - EMPTY_ROOM_GRACE_SECONDS)
         await self.photos.purge(core.clock())
         await self.entry.resumes.purge(core.clock())
         await core.moderation.fence.purge()

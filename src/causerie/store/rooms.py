@@ -8,7 +8,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from causerie.store.schema import rooms
+from causerie.store.schema import room_members, rooms
 
 
 class RoomExists(Exception):
@@ -114,6 +114,28 @@ class RoomStore:
                 )
         except IntegrityError:
             raise RoomExists(room.name) from None
+
+    async def remove_empty_user_rooms(self, opened_before: float) -> list[str]:
+        """Chatters' rooms opened before ``opened_before`` that nobody is in: removed, and their
+        ids returned. The operator's rooms stay, empty or not."""
+        occupied = select(room_members.c.room_id)
+        empty = (rooms.c.kind == "user", rooms.c.created_at < opened_before)
+        async with self.engine.begin() as conn:
+            ids = [
+                room_id
+                for (room_id,) in await conn.execute(
+                    select(rooms.c.id).where(*empty, rooms.c.id.not_in(occupied))
+                )
+            ]
+            if ids:
+                # Checked again in the same statement: someone may have joined meanwhile.
+                result = await conn.execute(
+                    delete(rooms)
+                    .where(rooms.c.id.in_(ids), rooms.c.id.not_in(occupied))
+                    .returning(rooms.c.id)
+                )
+                ids = [room_id for (room_id,) in result]
+        return ids
 
     async def set_topic(self, room_id: str, topic: str) -> None:
         async with self.engine.begin() as conn:
