@@ -84,7 +84,10 @@ class ChatService:
         removed = await core.messages.purge_expired(core.clock())
         # A chatter's room lives while someone is in it (and a while after it opened, so that
         # its host reloading the page finds it).
-        await core.rooms.remove_empty_user_rooms(core.clock() - EMPTY_ROOM_GRACE_SECONDS)
+        for room_id in await core.rooms.remove_empty_user_rooms(
+            core.clock() - EMPTY_ROOM_GRACE_SECONDS
+        ):
+            core.forget_room(room_id)
         await self.photos.purge(core.clock())
         await self.entry.resumes.purge(core.clock())
         await core.moderation.fence.purge()
