@@ -248,7 +248,9 @@ class StaffAuth:
         """A short officer session for the command line (a token and its end): a script runs
         several ``causerie legal`` commands on one proof of both factors."""
         account = await self.verify_officer(name, password, code)
-        token = secrets.token_urlsafe(32)
+        # Hex, not URL-safe base64: a token given on a command line must not start with "-",
+        # which argparse reads as an option (one token in 64 did).
+        token = secrets.token_hex(32)
         session = await self.store.open_session(
             token,
             account.name,
