@@ -78,8 +78,14 @@ class Site:
         return len(await ReviewStore(self.node.engine).jobs(limit=100_000))
 
 
-async def send(site: Site, context: str, session: LocalSession, peer: Peer, text: str,
-               recipient: LocalSession | None) -> str | None:
+async def send(
+    site: Site,
+    context: str,
+    session: LocalSession,
+    peer: Peer,
+    text: str,
+    recipient: LocalSession | None,
+) -> str | None:
     """None when ``text`` was delivered, else the refusal's code."""
     chat = site.node.chat
     try:
@@ -148,11 +154,15 @@ async def main() -> int:
     parser.add_argument("--models", choices=["both", "ngram", "semantic", "none"], default="both")
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument(
-        "--set", type=Path, default=HELDOUT, dest="directory",
+        "--set",
+        type=Path,
+        default=HELDOUT,
+        dest="directory",
         help="a directory with lines.jsonl and conversations.jsonl (default: the held-out set)",
     )
     parser.add_argument(
-        "--errors", action="store_true",
+        "--errors",
+        action="store_true",
         help="list every mistake with its refusal (refused on the held-out set: reading its"
         " mistakes line by line is how a held-out set becomes a training set)",
     )
@@ -165,8 +175,9 @@ async def main() -> int:
     conversation_file = args.directory / "conversations.jsonl"
     conversations = [
         json.loads(x)
-        for x in (conversation_file.read_text("utf-8") if conversation_file.exists() else "")
-        .splitlines()
+        for x in (
+            conversation_file.read_text("utf-8") if conversation_file.exists() else ""
+        ).splitlines()
         if x
     ]
     with tempfile.TemporaryDirectory() as tmp:
@@ -199,7 +210,10 @@ async def main() -> int:
             await node.stop()
         elapsed = time.perf_counter() - started
     report: dict[str, Any] = {
-        "set": str(args.directory), "models": args.models, "lines": len(lines), "seconds": elapsed
+        "set": str(args.directory),
+        "models": args.models,
+        "lines": len(lines),
+        "seconds": elapsed,
     }
     harmful = [(x, s) for x, s in outcomes if x["label"] == "harmful"]
     harmless = [(x, s) for x, s in outcomes if x["label"] == "harmless"]
@@ -235,7 +249,12 @@ async def main() -> int:
         ).most_common()
     )
     report["conversation turns"] = {
-        c["id"]: {"label": c["label"], "kind": c["kind"], "flagged": t, "request": c.get("request_turn")}
+        c["id"]: {
+            "label": c["label"],
+            "kind": c["kind"],
+            "flagged": t,
+            "request": c.get("request_turn"),
+        }
         for c, t in turns
     }
     text = json.dumps(report, indent=2, ensure_ascii=False)
@@ -244,11 +263,15 @@ async def main() -> int:
         for (line, stopped), refusal in zip(outcomes, refusals, strict=True):
             if stopped != (line["label"] == "harmful"):
                 kind = "FALSE BLOCK" if stopped else "MISSED"
-                print(f"{kind} [{line['context']} {line['author_band']} {line.get('category')}]"
-                      f" {line['text']!r} -> {refusal}")
+                print(
+                    f"{kind} [{line['context']} {line['author_band']} {line.get('category')}]"
+                    f" {line['text']!r} -> {refusal}"
+                )
         for conversation, turn in turns:
-            print(f"CONVERSATION {conversation['id']} {conversation['label']} flagged={turn}"
-                  f" request={conversation.get('request_turn')}")
+            print(
+                f"CONVERSATION {conversation['id']} {conversation['label']} flagged={turn}"
+                f" request={conversation.get('request_turn')}"
+            )
     if args.json:
         args.json.write_text(text + "\n", "utf-8")
     return 0

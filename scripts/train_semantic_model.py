@@ -4,14 +4,16 @@
     .venv/bin/python scripts/evaluate_semantic_model.py
 
 Reads the hand-written exemplar banks (data/safety/semantic/exemplars/<label>.txt, which are
-also the core of the training data), generates template lines (scripts/semantic_templates.py,
-fixed seed) and writes data/safety/semantic/train.jsonl, then trains one logistic head per
-category on the 512-d embeddings (numpy Newton iterations, no scikit-learn needed), fits how
-to combine each head with its exemplar score on out-of-fold scores, shifts each category's bias
-so that 0.5 is the best operating point on data/safety/semantic/dev.jsonl, and writes
+also the core of the training data) and the hand-written corpus (data/safety/semantic/corpus/,
+five lines in six for training, the sixth for the thresholds), generates template lines
+(scripts/semantic_templates.py, fixed seed) and writes data/safety/semantic/train.jsonl, then
+trains one logistic head per category on the 512-d embeddings (numpy Newton iterations, no
+scikit-learn needed), fits how to combine each head with its exemplar score on out-of-fold
+scores, shifts each category's bias so that 0.5 is the best operating point on
+data/safety/semantic/dev.jsonl plus the corpus's tuning sixth, and writes
 src/causerie/safety/model/semantic_heads.npz (heads, banks and their embeddings).
-Dev lines never enter training: a generated line that collides with one is dropped, and a
-hand-written one that does stops the script.
+Dev lines never enter training: a generated or corpus line that collides with one is dropped,
+and an exemplar that does stops the script.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ from semantic_templates import (
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "safety" / "semantic"
 EXEMPLARS = DATA / "exemplars"
+CORPUS = DATA / "corpus"
 TRAIN = DATA / "train.jsonl"
 DEV = DATA / "dev.jsonl"
 HEADS = ROOT / "src" / "causerie" / "safety" / "model" / HEADS_FILE
@@ -216,7 +219,7 @@ def generated_rows(rng: random.Random, per_template: int, harmless_per_template:
             (" . ".join(messages), frozenset({Category.CHILD_SAFETY}), f"conv:{j % 20}", 1.0)
         )
     for name, steps_list, category in (
-        ("ambush", AMBUSH_STEPS, Category.VIOLENCE),
+        ("ambush", AMBUSH_STEPS, Category.AMBUSH),
         ("dealing", DEALING_STEPS, Category.DRUGS),
     ):
         for j in range(100):
@@ -250,6 +253,25 @@ def generated_rows(rng: random.Random, per_template: int, harmless_per_template:
         messages = rng.sample(HARMLESS_CONVERSATION, rng.choice([2, 3, 4, 5]))
         rows.append((" . ".join(messages), frozenset(), f"hconv:{j % 20}", 1.0))
     return rows
+
+
+def corpus_rows() -> tuple[list[Row], list[Example]]:
+    """The hand-written corpus (data/safety/semantic/corpus/*.jsonl): training rows, and one line
+    in six (by a hash of its text, so the split is stable) kept apart to set the thresholds."""
+    rows: list[Row] = []
+    tuning: list[Example] = []
+    if not CORPUS.is_dir():
+        return rows, tuning
+    for path in sorted(CORPUS.glob("*.jsonl")):
+        for i, example in enumerate(load(path)):
+            if any(pair <= example.labels for pair in FORBIDDEN_PAIRS):
+                raise SystemExit(f"{path}: forbidden label pair in {example.text!r}")
+            key = overlap_key(example.text)
+            if int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 6 == 0:
+                tuning.append(example)
+            else:
+                rows.append((example.text, example.labels, f"corpus:{path.stem}:{i // 5}", 1.5))
+    return rows, tuning
 
 
 def dedupe(rows: Sequence[Row], dev_keys: set[str]) -> tuple[list[Row], int]:
@@ -366,10 +388,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     rng = random.Random(args.seed)
 
-    dev = load(DEV)
+    corpus, corpus_tuning = corpus_rows()
+    dev = load(DEV) + corpus_tuning
     dev_keys = {overlap_key(e.text) for e in dev}
     rows, dropped = dedupe(
-        core_rows(rng) + generated_rows(rng, args.per_template, args.harmless_per_template),
+        core_rows(rng)
+        + corpus
+        + generated_rows(rng, args.per_template, args.harmless_per_template),
         dev_keys,
     )
     examples = [Example(text=t, lang=language(t), labels=labels) for t, labels, _, _ in rows]

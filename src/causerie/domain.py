@@ -124,16 +124,27 @@ class Category(StrEnum):
     SOLICITATION = "solicitation"
     DRUGS = "drugs"
     WEAPONS = "weapons"
-    # Threats and violence, including meeting lures for ambushes.
+    # Threats and violence.
     VIOLENCE = "violence"
-    # Harassment and hate.
+    # Insults and bullying aimed at a person.
     HARASSMENT = "harassment"
     # Phone numbers, addresses, emails.
     PERSONAL_DATA = "personal_data"
     # Moves to another app (Snapchat, Telegram, WhatsApp handles and requests).
     OFF_PLATFORM = "off_platform"
-    # Spam and scams: links, repeated text.
+    # Advertising, links, repeated text.
     SPAM = "spam"
+    # Attacks on protected grounds: origin, religion, orientation, gender, disability; slurs and
+    # dehumanisation.
+    HATE = "hate"
+    # Sexual acts without consent: drugging someone, intimate images shared without consent.
+    NON_CONSENT = "non_consent"
+    # Luring someone to a place to hurt or rob them (a fake date or sale, "come alone").
+    AMBUSH = "ambush"
+    # Fraud: fake sales and deposits, phishing, extortion, money asked by a stranger.
+    SCAM = "scam"
+    # Revealing where a third party can be found: school and class, workplace and shift, plate.
+    DOXXING = "doxxing"
 
     @property
     def never_to_minor(self) -> bool:

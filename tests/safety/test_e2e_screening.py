@@ -34,7 +34,7 @@ HARMFUL = [
     ("harassment", "general", "espèce de c0nn4rd", ErrorCode.WARNED),
     ("personal_data", "rencontres", "appelle moi au 06.12.34.56.78", ErrorCode.CONTENT_BLOCKED),
     ("off_platform", "rencontres", "ajoute moi sur s n @ p", ErrorCode.CONTENT_BLOCKED),
-    ("spam", "rencontres", "argent f@cile, gains g@rantis", ErrorCode.CONTENT_BLOCKED),
+    ("scam", "rencontres", "argent f@cile, gains g@rantis", ErrorCode.CONTENT_BLOCKED),
 ]
 
 

@@ -51,7 +51,7 @@ PAIRS: list[tuple[Category, str, list[str]]] = [
         ["il a shooté au basket, trois points", "mon perso a un pistolet laser dans le jeu"],
     ),
     (
-        Category.VIOLENCE,
+        Category.AMBUSH,
         "viens tout seul derrière le gymnase avec ton portable, on t'attend",
         ["rendez-vous au gymnase pour le match de hand", "j'ai tué le boss du niveau 3"],
     ),
@@ -61,7 +61,7 @@ PAIRS: list[tuple[Category, str, list[str]]] = [
         ["mdr t'es nul à Mario Kart", "je suis mort de fatigue ce soir"],
     ),
     (
-        Category.PERSONAL_DATA,
+        Category.DOXXING,
         "voici son adresse, 14 rue des Acacias, et elle sort du boulot à 18h",
         ["la boulangerie de la rue des Acacias fait du bon pain", "je sors du boulot à 18h"],
     ),
@@ -71,7 +71,7 @@ PAIRS: list[tuple[Category, str, list[str]]] = [
         ["mon chien s'appelle Snap", "je poste mes dessins sur Instagram"],
     ),
     (
-        Category.SPAM,
+        Category.SCAM,
         "gagne 3000€ par mois sans rien faire, clique sur ce lien",
         ["attention aux faux liens de livraison, ne cliquez pas", "j'ai gagné le match 3-0"],
     ),
@@ -124,7 +124,7 @@ def test_batch_and_single_agree(model: SemanticModel) -> None:
     batched = model.score_batch(texts)
     for text, row in zip(texts, batched, strict=True):
         single = model.score_batch([text])[0]
-        for category in Category:
+        for category in model.categories:
             assert single[category] == pytest.approx(row[category], abs=1e-4)
 
 

@@ -74,10 +74,26 @@ GROUND_TEXT: dict[str, str] = {
     "drugs": "causerie's terms: no sale or promotion of drugs",
     "weapons": "causerie's terms: no sale of weapons",
     "violence": "causerie's terms: no threats or incitement to violence",
-    "harassment": "causerie's terms: no harassment or hate",
+    "harassment": "causerie's terms: no harassment",
     "personal_data": "causerie's terms: no phone numbers, addresses or emails in public",
     "off_platform": "causerie's terms: no moving people to other apps",
-    "spam": "causerie's terms: no spam, scams or repeated text",
+    "spam": "causerie's terms: no spam, advertising or repeated text",
+    "hate": (
+        "The law against public incitement to hatred and insults on the grounds of origin, "
+        "religion, sex, sexual orientation, gender identity or disability (French law of "
+        "29 July 1881, articles 24 and 33) and causerie's terms"
+    ),
+    "non_consent": (
+        "The law against sexual assault, administering a substance to commit one and sharing "
+        "sexual images without consent (French Penal Code, articles 222-22 to 222-30-1 and "
+        "226-2-1) and causerie's terms"
+    ),
+    "ambush": "causerie's terms: no luring anyone to a place to hurt or rob them",
+    "scam": "causerie's terms: no fraud, phishing or extortion",
+    "doxxing": (
+        "The law against revealing information that lets someone be found in order to expose "
+        "them to harm (French Penal Code, article 223-1-1) and causerie's terms"
+    ),
     "other": "causerie's terms of use",
 }
 _FENCE_GROUND = (

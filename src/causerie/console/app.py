@@ -45,7 +45,13 @@ LOGIN_COOKIE = "causerie_console_login"
 MAX_FORM_BYTES = 64 * 1024
 # Categories whose text is blurred until the moderator asks to see it.
 EXPLICIT = frozenset(
-    {Category.SEXUAL, Category.CHILD_SAFETY, Category.VIOLENCE, Category.SOLICITATION}
+    {
+        Category.SEXUAL,
+        Category.CHILD_SAFETY,
+        Category.VIOLENCE,
+        Category.SOLICITATION,
+        Category.NON_CONSENT,
+    }
 )
 HEADERS = {
     "content-security-policy": (

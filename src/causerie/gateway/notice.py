@@ -116,10 +116,15 @@ _CATEGORY_NAMES: dict[str, tuple[str, str]] = {
     "drugs": ("Drogues", "Drugs"),
     "weapons": ("Armes", "Weapons"),
     "violence": ("Menaces, violence", "Threats, violence"),
-    "harassment": ("Harcèlement, haine", "Harassment, hate"),
+    "harassment": ("Harcèlement", "Harassment"),
     "personal_data": ("Données personnelles", "Personal data"),
     "off_platform": ("Incitation à quitter le site", "Moving people to other apps"),
-    "spam": ("Spam, arnaque", "Spam, scam"),
+    "spam": ("Spam, publicité", "Spam, advertising"),
+    "hate": ("Haine, discrimination", "Hate, discrimination"),
+    "non_consent": ("Absence de consentement, soumission chimique", "Non-consent, drugging"),
+    "ambush": ("Guet-apens", "Ambush, luring someone"),
+    "scam": ("Arnaque, escroquerie", "Scam, fraud"),
+    "doxxing": ("Divulgation d'informations sur un tiers", "Doxxing a third party"),
     "other": ("Autre", "Other"),
 }
 

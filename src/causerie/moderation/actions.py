@@ -98,7 +98,19 @@ _STATEMENT_DECISION: dict[Decision, str] = {
 }
 # Categories whose content is illegal in itself (the DSA's "illegal content" ground); the rest
 # is refused as incompatible with the terms of service.
-_ILLEGAL = frozenset({Category.CHILD_SAFETY, Category.DRUGS, Category.WEAPONS, Category.VIOLENCE})
+_ILLEGAL = frozenset(
+    {
+        Category.CHILD_SAFETY,
+        Category.DRUGS,
+        Category.WEAPONS,
+        Category.VIOLENCE,
+        Category.HATE,
+        Category.NON_CONSENT,
+        Category.AMBUSH,
+        Category.SCAM,
+        Category.DOXXING,
+    }
+)
 _HUMAN_SOURCES = frozenset({Source.REPORT, Source.NOTICE, Source.APPEAL, Source.MODERATOR})
 _RESTRICTION_KIND = {"muted": "mute", "suspended": "ban", "banned": "ban"}
 

@@ -16,10 +16,15 @@ LOOKS_LIKE: dict[Category, str] = {
     Category.DRUGS: "buying or selling drugs",
     Category.WEAPONS: "buying or selling weapons",
     Category.VIOLENCE: "a threat or violence",
-    Category.HARASSMENT: "harassment or hate",
+    Category.HARASSMENT: "harassment",
     Category.PERSONAL_DATA: "personal details (a phone number, an address or an email)",
     Category.OFF_PLATFORM: "an invitation to move to another app",
-    Category.SPAM: "spam or a scam (links, repeated text)",
+    Category.SPAM: "spam (advertising, links, repeated text)",
+    Category.HATE: "hate against people for who they are",
+    Category.NON_CONSENT: "sexual acts or images without consent",
+    Category.AMBUSH: "luring someone to a place to hurt or rob them",
+    Category.SCAM: "a scam or an attempt at fraud",
+    Category.DOXXING: "details that let someone else be found",
 }
 
 NAME_CODES: dict[str, ErrorCode] = {

@@ -56,6 +56,10 @@ from causerie.store.schema import review_jobs as jobs_t
 PRIORITY: Mapping[Category, int] = {
     Category.CHILD_SAFETY: 0,
     Category.VIOLENCE: 1,
+    Category.AMBUSH: 1,
+    Category.NON_CONSENT: 1,
+    Category.HATE: 2,
+    Category.DOXXING: 2,
     Category.WEAPONS: 2,
     Category.DRUGS: 2,
     Category.SOLICITATION: 2,
@@ -63,6 +67,7 @@ PRIORITY: Mapping[Category, int] = {
     Category.PERSONAL_DATA: 3,
     Category.SEXUAL: 3,
     Category.OFF_PLATFORM: 3,
+    Category.SCAM: 3,
     Category.SPAM: 4,
 }
 LOWEST_PRIORITY = 4
@@ -76,10 +81,10 @@ def priority_of(category: Category | None) -> int:
 
 
 def queue_of(category: Category | None) -> ReviewQueue:
-    """Child safety has its own moderators, violence its own queue; the rest is general."""
+    """Child safety has its own moderators, violence and ambushes a queue; the rest is general."""
     if category is Category.CHILD_SAFETY:
         return ReviewQueue.CHILD_SAFETY
-    if category is Category.VIOLENCE:
+    if category in (Category.VIOLENCE, Category.AMBUSH):
         return ReviewQueue.VIOLENCE
     return ReviewQueue.GENERAL
 

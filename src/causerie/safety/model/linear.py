@@ -76,7 +76,7 @@ class LinearNgramModel:
         return out
 
     def score_batch(self, texts: Sequence[str]) -> list[dict[Category, float]]:
-        """A probability in [0, 1] for every category, for each text, in order."""
+        """A probability in [0, 1] for each of the model's categories, for each text, in order."""
         if not texts:
             return []
         probabilities = 1.0 / (1.0 + np.exp(-self.logits(texts)))
@@ -127,8 +127,10 @@ class LinearNgramModel:
             thresholds = {Category(c): float(t) for c, t in metadata["thresholds"].items()}
         except ValueError as exc:
             raise WeightsError(f"unknown category in weights: {exc}") from exc
-        if set(categories) != set(Category):
-            raise WeightsError("weights must score every category")
+        # A model scores the categories it was trained on; the rules and the other model cover
+        # categories added to the policy since.
+        if not categories or len(set(categories)) != len(categories):
+            raise WeightsError("weights must score each of their categories once")
         return cls(
             name=str(metadata["name"]),
             version=str(metadata["version"]),

@@ -278,8 +278,8 @@ class Heads:
             categories = tuple(Category(c) for c in metadata["categories"])
         except ValueError as exc:
             raise ExemplarError(f"unknown category in heads: {exc}") from exc
-        if set(categories) != set(Category):
-            raise ExemplarError("semantic heads must score every category")
+        if not categories or len(set(categories)) != len(categories):
+            raise ExemplarError("semantic heads must score each of their categories once")
         n = len(categories)
         if coef.shape != (n, EMBEDDING_DIM) or intercept.shape != (n,) or combine.shape != (n, 3):
             raise ExemplarError("semantic heads do not match their categories")
@@ -376,7 +376,7 @@ class SemanticModel:
         ]
 
     def score_batch(self, texts: Sequence[str]) -> list[dict[Category, float]]:
-        """A probability in [0, 1] for every category, for each text, in order."""
+        """A probability in [0, 1] for each of the heads' categories, for each text, in order."""
         if not texts:
             return []
         return self._as_dicts(self.probabilities(self.embed(texts)))
