@@ -50,6 +50,9 @@ class Check:
     scores: dict[Category, float] = field(default_factory=dict)
     own_scores: dict[Category, float] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
+    # The semantic reading of the author's recent messages together: a category for a moderator
+    # to look at, even when this message alone is delivered.
+    conversation_flag: Category | None = None
     # The minors fence.
     detection: Detection | None = None
     signals: frozenset[Signal] = frozenset()

@@ -109,6 +109,12 @@ class _Thread:
     said: deque[_Said] = field(default_factory=deque)
 
 
+@dataclass
+class _Trail:
+    texts: deque[tuple[float, str]] = field(default_factory=deque)
+    flagged_at: float | None = None
+
+
 class ConversationMemory:
     """Recent scores per (author, conversation) and recent texts per author.
 
@@ -122,6 +128,7 @@ class ConversationMemory:
         self.max_threads = max_threads
         self._threads: OrderedDict[tuple[str, str], _Thread] = OrderedDict()
         self._texts: OrderedDict[str, deque[tuple[float, bytes]]] = OrderedDict()
+        self._trails: OrderedDict[tuple[str, str], _Trail] = OrderedDict()
 
     def risk(
         self, author: str, conversation: str, current: dict[Category, float], now: float
@@ -162,6 +169,37 @@ class ConversationMemory:
             thread.said.popleft()
         while len(self._threads) > self.max_threads:
             self._threads.popitem(last=False)
+
+    def trail(self, author: str, conversation: str, text: str, now: float) -> list[str]:
+        """The author's recent texts in the conversation, this one last (at most
+        ``semantic_window``, none older than two half-lives)."""
+        key = (author, conversation)
+        trail = self._trails.get(key)
+        if trail is None:
+            trail = self._trails[key] = _Trail()
+        self._trails.move_to_end(key)
+        horizon = now - 2 * self.policy.half_life_minutes * 60
+        texts = trail.texts
+        while texts and texts[0][0] < horizon:
+            texts.popleft()
+        texts.append((now, text[:500]))
+        while len(texts) > self.policy.semantic_window:
+            texts.popleft()
+        while len(self._trails) > self.max_threads:
+            self._trails.popitem(last=False)
+        return [t for _, t in texts]
+
+    def flag(self, author: str, conversation: str, now: float) -> bool:
+        """Mark the conversation as sent to a moderator; False if it already was within a
+        half-life (one review per set-up, not one per message)."""
+        trail = self._trails.get((author, conversation))
+        if trail is None:
+            return False
+        half_life = self.policy.half_life_minutes * 60
+        if trail.flagged_at is not None and now - trail.flagged_at < half_life:
+            return False
+        trail.flagged_at = now
+        return True
 
     def repeats(self, author: str, normalised: str, now: float) -> int:
         """How many times the author sent this same text recently, this one included."""

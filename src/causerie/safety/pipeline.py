@@ -85,6 +85,8 @@ class LoadedModel:
     # A micro-batcher's task is started with the node and stopped with it.
     start: Callable[[], Awaitable[None]] | None = None
     close: Callable[[], Awaitable[None]] | None = None
+    # The semantic model alone, for several messages read together (None without it).
+    conversation: Scorer | None = None
 
 
 class Ensemble:
@@ -137,19 +139,46 @@ def load_model_stage(settings: SafetySettings, *, batched: bool = True) -> Loade
     if not models:
         return None
     model: TextModel = models[0] if len(models) == 1 else Ensemble(models)
+    semantic = next((m for m in models if hasattr(m, "score_conversation")), None)
     name = f"{model.name}@{model.version}"
-    if not batched:
-        return LoadedModel(scorer=InlineScorer(model), name=name)
-    try:
-        from causerie.safety.model.batcher import MicroBatcher
-    except ImportError:
-        return LoadedModel(scorer=InlineScorer(model), name=name)
+    batcher_class: Any = None
+    if batched:
+        try:
+            from causerie.safety.model.batcher import MicroBatcher
+
+            batcher_class = MicroBatcher
+        except ImportError:
+            pass
+    if batcher_class is None:
+        return LoadedModel(
+            scorer=InlineScorer(model),
+            name=name,
+            conversation=InlineScorer(semantic) if semantic is not None else None,
+        )
     # cast: the model package's Protocol declares name and version settable, its model has them
     # read-only; both are read-only in use.
-    batcher = MicroBatcher(
-        cast(Any, model), max_batch=settings.model_max_batch, max_wait_ms=settings.model_max_wait_ms
+    batchers = [
+        batcher_class(
+            cast(Any, m), max_batch=settings.model_max_batch, max_wait_ms=settings.model_max_wait_ms
+        )
+        for m in ([model] if semantic is None else [model, semantic])
+    ]
+
+    async def start() -> None:
+        for batcher in batchers:
+            await batcher.start()
+
+    async def close() -> None:
+        for batcher in batchers:
+            await batcher.close()
+
+    return LoadedModel(
+        scorer=batchers[0],
+        name=name,
+        start=start,
+        close=close,
+        conversation=batchers[1] if len(batchers) > 1 else None,
     )
-    return LoadedModel(scorer=batcher, name=name, start=batcher.start, close=batcher.close)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +297,7 @@ def _source_of(decision: Decision) -> Source:
         return Source.HOLD
     if decision.hits:
         return Source.RULES
-    if any(reason.startswith("model.") for reason in decision.reasons):
+    if any(reason.startswith(("model.", "conversation.semantic.")) for reason in decision.reasons):
         return Source.MODEL
     return Source.RULES
 
@@ -824,6 +853,11 @@ class ConversationStage:
                 if score > check.scores.get(category, 0.0) + 1e-9:
                     check.scores[category] = round(score, 4)
                     reasons.append(f"conversation.{category.value}")
+        if context.conversation is not None and context.kind in ("message", "private"):
+            flag = await self._read_together(check, context.conversation)
+            if flag is not None:
+                check.conversation_flag = flag
+                reasons.append(f"conversation.semantic.{flag.value}")
         # Short replies ("ok", "mdr") are repeated innocently; spam is longer.
         key = check.forms.keys[0].text
         if context.kind in ("message", "private") and len(key) >= 12:
@@ -833,6 +867,39 @@ class ConversationStage:
                 reasons.append(f"spam.repeated_{repeats}")
         check.reasons.extend(reasons)
         return Signals(reasons=tuple(reasons))
+
+    async def _read_together(self, check: Check, conversation: str) -> Category | None:
+        """The category the author's recent messages in this conversation reach when the
+        semantic model reads them as one text, from the policy's ``semantic_from``-th message;
+        None below the threshold, without the model, or when already sent to a moderator."""
+        pipeline = self.pipeline
+        policy = pipeline.policy.conversation
+        scorer = pipeline.model.conversation if pipeline.model is not None else None
+        if scorer is None or not policy.semantic_categories:
+            return None
+        context = check.context
+        texts = pipeline.memory.trail(context.author_key, conversation, check.text, check.now)
+        if len(texts) < policy.semantic_from:
+            return None
+        wanted = set(policy.semantic_categories)
+        # Grooming is an adult's approach to a minor: not among adults, nor among teens.
+        if context.audience == "adults" or context.author_band != "18+":
+            wanted.discard(Category.CHILD_SAFETY)
+        timeout = pipeline.settings.model_timeout_ms / 1000
+        try:
+            probabilities = await asyncio.wait_for(scorer.score(" . ".join(texts)), timeout)
+        except TimeoutError:
+            return None
+        except Exception:
+            log.exception("the semantic model failed on a conversation")
+            return None
+        threshold = policy.semantic_threshold
+        reached = [(p, c) for c, p in probabilities.items() if c in wanted and p >= threshold]
+        if not reached:
+            return None
+        if not pipeline.memory.flag(context.author_key, conversation, check.now):
+            return None
+        return max(reached)[1]
 
 
 class DecideStage:
@@ -873,6 +940,11 @@ class DecideStage:
                         minutes = rung.minutes or outcome.mute_minutes
                     elif rung.action == Action.BAN:
                         minutes = rung.minutes or outcome.ban_hours * 60
+        category, escalate = outcome.category, outcome.escalate
+        if check.conversation_flag is not None and not escalate:
+            # The conversation goes to a moderator; the message is judged on its own.
+            escalate = True
+            category = category or check.conversation_flag
         check.decision = Decision(
             id=new_decision_id(now),
             at=now,
@@ -882,8 +954,8 @@ class DecideStage:
             scores=check.scores,
             own_scores=check.own_scores or dict(check.scores),
             action=action,
-            category=outcome.category,
-            escalate=outcome.escalate,
+            category=category,
+            escalate=escalate,
             stages=(),
             elapsed_ms=0.0,
             policy_version=pipeline.policy_version,

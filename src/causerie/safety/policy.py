@@ -92,6 +92,13 @@ class ConversationPolicy:
     min_signal: float
     repeat_count: int
     repeat_window_seconds: float
+    # The semantic model reads the author's last ``semantic_window`` messages in a conversation
+    # together, from the ``semantic_from``-th on; a probability from ``semantic_threshold`` in one
+    # of ``semantic_categories`` sends the conversation to a moderator (the message still goes).
+    semantic_categories: frozenset[Category] = frozenset()
+    semantic_from: int = 3
+    semantic_window: int = 6
+    semantic_threshold: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,8 +260,15 @@ def parse_policy(data: dict[str, Any], source: str) -> Policy:
     where = f"{source}: conversation"
     try:
         conv_categories = frozenset(Category(c) for c in conv.get("categories", []))
+        semantic_categories = frozenset(
+            Category(c) for c in conv.get("semantic_categories", [])
+        )
     except ValueError as exc:
         raise PolicyError(f"{where}: {exc}") from None
+    semantic_from = int(_number(conv, "semantic_from", where, 3))
+    semantic_window = int(_number(conv, "semantic_window", where, 6))
+    if semantic_from < 1 or semantic_window < 1:
+        raise PolicyError(f"{where}: semantic_from and semantic_window must be at least 1")
     conversation = ConversationPolicy(
         half_life_minutes=_number(conv, "half_life_minutes", where, 30),
         weight=_number(conv, "weight", where, 0.6),
@@ -263,6 +277,10 @@ def parse_policy(data: dict[str, Any], source: str) -> Policy:
         min_signal=_number(conv, "min_signal", where, 0.2),
         repeat_count=int(_number(conv, "repeat_count", where, 3)),
         repeat_window_seconds=_number(conv, "repeat_window_seconds", where, 120),
+        semantic_categories=semantic_categories,
+        semantic_from=semantic_from,
+        semantic_window=semantic_window,
+        semantic_threshold=_number(conv, "semantic_threshold", where, 0.5),
     )
     model = data.get("model", {})
     return Policy(
