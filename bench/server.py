@@ -81,7 +81,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--log-level", default="warning")
     parser.add_argument(
-        "--ws", default="auto", choices=["auto", "websockets", "websockets-sansio", "wsproto"]
+        "--ws",
+        default="causerie",
+        choices=["causerie", "auto", "websockets", "websockets-sansio", "wsproto"],
+        help="causerie: gateway/websocket.py, what `causerie serve` runs; the others uvicorn's",
     )
     parser.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"])
     parser.add_argument("--no-deflate", dest="deflate", action="store_false")
@@ -113,12 +116,17 @@ def main() -> None:
         parser.error("the bench server only listens on 127.0.0.1")
     logging.basicConfig(level=logging.WARNING)
     settings = load_settings()
+    ws: Any = args.ws
+    if ws == "causerie":
+        from causerie.gateway.websocket import ChatWebSocketProtocol
+
+        ws = ChatWebSocketProtocol
     uvicorn.run(
         create_app(settings),
         host=args.host,
         port=args.port,
         log_level=args.log_level,
-        ws=args.ws,
+        ws=ws,
         loop=args.loop,
         ws_per_message_deflate=args.deflate,
         ws_max_size=args.ws_max_size or max(1 << 20, settings.limits.max_frame_bytes * 4),

@@ -18,6 +18,7 @@ import uvicorn
 
 from causerie.client import Client
 from causerie.gateway.app import create_app
+from causerie.gateway.websocket import ChatWebSocketProtocol
 from causerie.node import Node
 from causerie.settings import Settings
 from causerie.store.database import migrate
@@ -132,6 +133,7 @@ async def run_server(settings: Settings, node: Node | None = None) -> AsyncItera
         host="127.0.0.1",
         port=port,
         log_level="warning",
+        ws=ChatWebSocketProtocol,  # what `causerie serve` runs (gateway/server.py)
         ws_max_size=settings.websocket_max_bytes,
         lifespan="on",
         proxy_headers=False,

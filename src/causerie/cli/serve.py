@@ -31,29 +31,6 @@ from causerie.store.database import is_sqlite
 
 log = logging.getLogger(__name__)
 
-# Pending connections the kernel queues per listening socket before accept().
-BACKLOG = 2048
-
-
-def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """The WebSocket options of every causerie process (docs/benchmarks.md says why)."""
-    return {
-        # The Sans-I/O websockets implementation: the least CPU per delivered frame of the
-        # three uvicorn offers (bench: 23.6 µs against 31.6 for wsproto and 34.3 for legacy).
-        "ws": "websockets-sansio",
-        # Past our own frame limit the protocol answers with an error frame; past this one the
-        # WebSocket layer closes the connection (1009) before reading the frame into memory.
-        "ws_max_size": settings.websocket_max_bytes,
-        "ws_ping_interval": 20.0,
-        "ws_ping_timeout": 20.0,
-        # Compressing every message for every member was half the fan-out's CPU and tens of
-        # KiB of zlib state per connection; chat frames are small, and compressing a
-        # stranger's text alongside one's own is a side channel worth avoiding.
-        "ws_per_message_deflate": False,
-        "proxy_headers": False,
-        "backlog": BACKLOG,
-    }
-
 
 def raise_file_limit() -> int:
     """Lift the soft limit on open files to the hard one: one descriptor per connection."""
@@ -155,16 +132,21 @@ def serve(settings: Settings, host: str, port: int, workers: int, log_level: str
         import uvicorn
 
         from causerie.gateway.app import create_app
+        from causerie.gateway.server import uvicorn_config
 
-        uvicorn.run(
-            create_app(settings), host=host, port=port, log_level=log_level,
-            **uvicorn_options(settings), **uvicorn_logging(settings),
+        config = uvicorn_config(
+            create_app(settings), settings, host=host, port=port, log_level=log_level,
+            **uvicorn_logging(settings),
         )  # fmt: skip
-        return 0
+        server = uvicorn.Server(config)
+        server.run()
+        return 0 if server.started else 3
     return Supervisor(settings, host, port, workers, log_level, limit).run()
 
 
 def _listening_socket(host: str, port: int, *, listen: bool) -> socket.socket:
+    from causerie.gateway.server import BACKLOG
+
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -191,17 +173,15 @@ def _worker(settings: Settings, host: str, port: int, log_level: str) -> None:
     import uvicorn
 
     from causerie.gateway.app import create_app
+    from causerie.gateway.server import uvicorn_config
 
     configure_logging(settings)
     raise_file_limit()
     # Bound by each worker with SO_REUSEPORT: the kernel balances new connections across the
     # workers' sockets (a single shared socket wakes whichever worker was busiest last).
     sock = _listening_socket(host, port, listen=True)
-    config = uvicorn.Config(
-        create_app(settings),
-        log_level=log_level,
-        **uvicorn_options(settings),
-        **uvicorn_logging(settings),
+    config = uvicorn_config(
+        create_app(settings), settings, log_level=log_level, **uvicorn_logging(settings)
     )
     uvicorn.Server(config).run(sockets=[sock])
 
