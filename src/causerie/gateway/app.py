@@ -170,6 +170,11 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
                 protocol="websocket/tls" if scheme in ("https", "wss") else "websocket",
             )
             connection = Connection(websocket, the_node.chat, settings, peer, guard)
+            # Everything the connection needs of the handshake is read above; left in the
+            # scope, the headers would stay for its whole life (about 1 KiB).
+            headers = websocket.scope.get("headers")
+            if isinstance(headers, list):
+                headers.clear()
             _connections.inc()
             try:
                 await connection.run()

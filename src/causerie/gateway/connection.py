@@ -45,6 +45,21 @@ _LIST_FRAMES = (f.People, f.Members, f.ListRooms)
 
 
 class Connection:
+    # One per connection, for hours: no per-instance __dict__ (docs/benchmarks.md).
+    __slots__ = (
+        "_entering",
+        "_lists",
+        "_photo",
+        "guard",
+        "limits",
+        "local",
+        "outbox",
+        "peer",
+        "protocol",
+        "service",
+        "websocket",
+    )
+
     def __init__(
         self,
         websocket: WebSocket,

@@ -126,6 +126,25 @@ def _size(frame: str) -> int:
 
 
 class WebSocketOutbox:
+    # One per connection, for hours: no per-instance __dict__ (docs/benchmarks.md).
+    __slots__ = (
+        "_aborted",
+        "_close",
+        "_closing",
+        "_flusher",
+        "_loop",
+        "_marked",
+        "_max_bytes",
+        "_max_frames",
+        "_queue",
+        "_queued_bytes",
+        "_send",
+        "_waiter",
+        "_writer",
+        "_writing",
+        "sent_messages",
+    )
+
     def __init__(
         self,
         send: SendText,
