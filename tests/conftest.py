@@ -27,12 +27,14 @@ POSTGRES_URL = os.environ.get(
     "CAUSERIE_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 
-# The suite decides on rules, the n-gram model and the fence: the semantic stage (on by default
-# on a real site) is tested by tests/safety_model and measured by scripts/evaluate_safety.py, and
-# loading its encoder in every server process the suite starts would cost minutes. Set here, so
-# that servers started as subprocesses inherit it; a test that passes safety settings explicitly
-# still wins over the environment.
+# The suite decides on rules, the n-gram model and the fence: the semantic stage (the model on a
+# real site) is tested by tests/safety_model and tests/safety, and measured by
+# scripts/evaluate_safety.py; loading its encoder in every server process the suite starts would
+# cost minutes, and the n-gram model (off by default since the semantic heads were retrained) is
+# the cheap stand-in that keeps the model stage on the suite's path. Set here, so that servers
+# started as subprocesses inherit it; a test that passes safety settings explicitly still wins.
 os.environ.setdefault("CAUSERIE_SAFETY__SEMANTIC", "false")
+os.environ.setdefault("CAUSERIE_SAFETY__MODEL", "true")
 
 
 def free_port() -> int:

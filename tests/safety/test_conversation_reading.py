@@ -49,7 +49,7 @@ def pipeline_with(store: SafetyStore, clock: FakeClock) -> tuple[SafetyPipeline,
     )
     together = TogetherModel()
     pipeline.model = LoadedModel(
-        scorer=InlineScorer(Silent()), name="silent@1", conversation=InlineScorer(together)
+        scorer=InlineScorer(Silent()), name="silent@1", semantic=InlineScorer(together)
     )
     return pipeline, together
 

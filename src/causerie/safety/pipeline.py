@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import logging
 import math
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -85,8 +86,9 @@ class LoadedModel:
     # A micro-batcher's task is started with the node and stopped with it.
     start: Callable[[], Awaitable[None]] | None = None
     close: Callable[[], Awaitable[None]] | None = None
-    # The semantic model alone, for several messages read together (None without it).
-    conversation: Scorer | None = None
+    # The semantic model alone (None without it): for a text's unobfuscated form, and for
+    # several messages read together.
+    semantic: Scorer | None = None
 
 
 class Ensemble:
@@ -153,7 +155,7 @@ def load_model_stage(settings: SafetySettings, *, batched: bool = True) -> Loade
         return LoadedModel(
             scorer=InlineScorer(model),
             name=name,
-            conversation=InlineScorer(semantic) if semantic is not None else None,
+            semantic=InlineScorer(semantic) if semantic is not None else None,
         )
     # cast: the model package's Protocol declares name and version settable, its model has them
     # read-only; both are read-only in use.
@@ -177,7 +179,7 @@ def load_model_stage(settings: SafetySettings, *, batched: bool = True) -> Loade
         name=name,
         start=start,
         close=close,
-        conversation=batchers[1] if len(batchers) > 1 else None,
+        semantic=batchers[1] if len(batchers) > 1 else None,
     )
 
 
@@ -795,6 +797,19 @@ class RulesStage:
         return Signals(dict(check.scores), tuple(h.rule for h in hits))
 
 
+# Leetspeak inside a word ("m0rt", "x4nax"), or a word spelt out letter by letter ("b a i s e r").
+# Digits at a word's end are a name's or a quantity's ("Lea92", "15h"), not leetspeak: read as
+# letters they make gibberish the encoder takes for a handle.
+_OBFUSCATED = re.compile(r"[a-z][0-9@$!|€]+[a-z]|(?:\b[a-z0-9]\b ){3,}")
+
+
+def _unobfuscated(forms: Forms) -> str | None:
+    """The text with its obfuscation undone, or None when it has none to undo."""
+    if forms.latin_words and _OBFUSCATED.search(forms.numbers + " "):
+        return forms.latin_words
+    return None
+
+
 class ModelStage:
     """The machine-learned stage: a probability per category, weighted, never slower than its
     timeout."""
@@ -808,13 +823,26 @@ class ModelStage:
         pipeline = self.pipeline
         assert pipeline.model is not None
         timeout = pipeline.settings.model_timeout_ms / 1000
+        scoring = [pipeline.model.scorer.score(check.text)]
+        # The encoder reads words, not "m0rt" or "b a i s e r": where undoing the obfuscation
+        # changed the text, the semantic model also reads the undone form (the n-gram model
+        # already reads it in its own features).
+        semantic = pipeline.model.semantic
+        if semantic is not None and check.context.kind in ("message", "private"):
+            unobfuscated = _unobfuscated(check.forms)
+            if unobfuscated is not None:
+                scoring.append(semantic.score(unobfuscated))
         try:
-            probabilities = await asyncio.wait_for(pipeline.model.scorer.score(check.text), timeout)
+            scored = await asyncio.wait_for(asyncio.gather(*scoring), timeout)
         except TimeoutError:
             return Signals(reasons=("model.timeout",))
         except Exception:
             log.exception("the safety model failed on one text")
             return Signals(reasons=("model.error",))
+        probabilities = dict(scored[0])
+        for more in scored[1:]:
+            for category, probability in more.items():
+                probabilities[category] = max(probability, probabilities.get(category, 0.0))
         weight = pipeline.policy.model_weight
         # Below 0.01 a probability is noise: it is neither a score nor worth recording.
         weighted = {c: round(p * weight, 4) for c, p in probabilities.items() if p * weight >= 0.01}
@@ -874,7 +902,7 @@ class ConversationStage:
         None below the threshold, without the model, or when already sent to a moderator."""
         pipeline = self.pipeline
         policy = pipeline.policy.conversation
-        scorer = pipeline.model.conversation if pipeline.model is not None else None
+        scorer = pipeline.model.semantic if pipeline.model is not None else None
         if scorer is None or not policy.semantic_categories:
             return None
         context = check.context
