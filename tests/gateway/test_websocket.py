@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
@@ -266,3 +267,24 @@ async def test_a_websocket_that_ended_no_longer_counts_against_its_address() -> 
             with pytest.raises((InvalidStatus, OSError, Exception)):
                 async with connect(url(server), open_timeout=2):
                     pass
+
+
+async def test_the_upgraded_http_protocol_is_freed_without_waiting_for_the_collector() -> None:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    def alive() -> int:
+        return sum(isinstance(o, HttpToolsProtocol) for o in gc.get_objects())
+
+    async with serving(echo, http=bounded_protocol(Settings())) as server:
+        gc.collect()
+        gc.disable()
+        try:
+            before = alive()
+            async with contextlib.AsyncExitStack() as stack:
+                for _ in range(5):
+                    ws = await stack.enter_async_context(connect(url(server)))
+                    await ws.send("x")
+                    await ws.recv()
+                assert alive() <= before
+        finally:
+            gc.enable()

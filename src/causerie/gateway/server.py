@@ -74,6 +74,9 @@ def bounded_protocol(settings: Settings) -> type[HttpToolsProtocol]:
             # still count against its address.
             ip, self._counted = self._counted, None
             super().handle_websocket_upgrade()
+            # This protocol and its parser refer to each other: unless the cycle is broken it
+            # waits, with its request, for a full collection, which a busy process seldom runs.
+            self.parser = None  # type: ignore[assignment]
             if ip is None:
                 return
             protocol = self.transport.get_protocol()
