@@ -74,6 +74,21 @@ class Site:
         session, _ = await self.node.chat.enter(frame, Sink(), peer)
         return session, peer
 
+    async def may_enter_as(self, nickname: str) -> bool:
+        frame = f.Enter(
+            nickname=nickname,
+            age=30,
+            gender="other",
+            postal_code="75011",
+            device=secrets.token_urlsafe(24),
+        )
+        try:
+            session, _ = await self.node.chat.enter(frame, Sink(), self._peer())
+        except ChatError:
+            return False
+        await self.node.chat.exit(session)
+        return True
+
     async def jobs(self) -> int:
         return len(await ReviewStore(self.node.engine).jobs(limit=100_000))
 
@@ -145,6 +160,36 @@ async def evaluate_conversation(site: Site, conversation: dict[str, Any]) -> int
             await site.node.chat.exit(session)
 
 
+# Nicknames as people choose them (names with digits, years, postcodes), none of them in the
+# training data's nickname lists: the entry path must let every one in.
+ORDINARY_NICKNAMES = [
+    name + suffix
+    for name in (
+        "Baptiste",
+        "Oceane",
+        "Mathis",
+        "Clara",
+        "Theo",
+        "Lou",
+        "Adam",
+        "Louise",
+        "Gabriel",
+        "Alice",
+        "Jules",
+        "Ambre",
+        "Nathan",
+        "Rose",
+        "Ethan",
+        "Anna",
+        "Jack",
+        "Mia",
+        "Harry",
+        "Grace",
+    )
+    for suffix in ("", "92", "_13", "2008", "xX", "_du_59", "77", "_off", "1", "4ever")
+]
+
+
 def rate(hits: int, total: int) -> str:
     return f"{hits / total:.3f} ({hits}/{total})" if total else "n/a"
 
@@ -201,6 +246,7 @@ async def main() -> int:
         outcomes = []
         refusals: list[str | None] = []
         try:
+            refused_nicknames = [n for n in ORDINARY_NICKNAMES if not await site.may_enter_as(n)]
             for line in lines:
                 refusal = await evaluate_line(site, line)
                 refusals.append(refusal)
@@ -217,6 +263,8 @@ async def main() -> int:
     }
     harmful = [(x, s) for x, s in outcomes if x["label"] == "harmful"]
     harmless = [(x, s) for x, s in outcomes if x["label"] == "harmless"]
+    report["ordinary nicknames refused"] = rate(len(refused_nicknames), len(ORDINARY_NICKNAMES))
+    report["refused nicknames"] = refused_nicknames
     report["recall"] = rate(sum(s for _, s in harmful), len(harmful))
     report["false_blocks"] = rate(sum(s for _, s in harmless), len(harmless))
     groups: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))

@@ -57,6 +57,9 @@ from semantic_templates import (
     DEALING_STEPS,
     GROOMING_STEPS,
     HARMLESS_CONVERSATION,
+    NICK_MENTIONS,
+    NICK_NAMES,
+    NICK_SUFFIXES,
     SHORT_HARMLESS,
     SLOTS,
     TEMPLATES,
@@ -246,6 +249,15 @@ def generated_rows(rng: random.Random, per_template: int, harmless_per_template:
         if rng.random() < 0.4:
             text += f" . {rng.choice(['moi 15', 'moi 16', 'i am 17', '14', 'moi 19', '22 et toi'])}"
         rows.append((text, frozenset(), f"opener:{j % 10}", 1.0))
+
+    def nick() -> str:
+        name = rng.choice(NICK_NAMES)
+        return name + rng.choice(NICK_SUFFIXES) if rng.random() < 0.8 else name.lower()
+
+    for j in range(700):
+        template = rng.choice(NICK_MENTIONS)
+        text = template.replace("{nick2}", nick()).replace("{nick}", nick())
+        rows.append((text, frozenset(), f"nick:{j % 28}", 1.0))
     for text in SHORT_HARMLESS:
         rows.append((text, frozenset(), f"short:{text}", 2.0))
         rows.append((casual(text, rng), frozenset(), f"short:{text}", 1.0))
