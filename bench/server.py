@@ -4,8 +4,9 @@
 
     python -m bench.fanout --server "bench.server --ws wsproto --no-deflate" ...
 
-Everything else (settings from the environment, the application, the other uvicorn options)
-is what ``causerie serve`` does, so a difference in the figures is the option's.
+Everything else (settings from the environment, the application, the other uvicorn options:
+``gateway.server.uvicorn_config``) is what ``causerie serve`` does, so a difference in the
+figures is the option's.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import uvicorn
 
 from causerie.gateway.app import create_app
+from causerie.gateway.server import uvicorn_config
 from causerie.settings import load_settings
 
 
@@ -121,8 +123,9 @@ def main() -> None:
         from causerie.gateway.websocket import ChatWebSocketProtocol
 
         ws = ChatWebSocketProtocol
-    uvicorn.run(
+    config = uvicorn_config(
         create_app(settings),
+        settings,
         host=args.host,
         port=args.port,
         log_level=args.log_level,
@@ -132,8 +135,8 @@ def main() -> None:
         ws_max_size=args.ws_max_size or max(1 << 20, settings.limits.max_frame_bytes * 4),
         ws_ping_interval=None if args.no_ping else 20.0,
         ws_ping_timeout=None if args.no_ping else 20.0,
-        proxy_headers=False,
     )
+    uvicorn.Server(config).run()
 
 
 if __name__ == "__main__":
