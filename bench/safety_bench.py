@@ -34,7 +34,7 @@ from pathlib import Path
 
 from causerie.moderation.verdict import Author, Subject
 from causerie.protocol.identity import age_band, nickname_key
-from causerie.safety.pipeline import InlineScorer, LoadedModel, SafetyPipeline, load_model_stage
+from causerie.safety.pipeline import InlineScorer, SafetyPipeline, load_model_stage
 from causerie.settings import SafetySettings
 from causerie.store.rooms import RoomRow
 
@@ -185,15 +185,22 @@ async def run(messages: int, concurrency: int) -> list[Result]:
     rules = SafetyPipeline.from_settings(settings, with_model=False)
     results.append(await sequential("rules", rules, items))
 
-    model_settings = SafetySettings(model=True, model_max_wait_ms=0.0, model_max_batch=64)
-    stage = load_model_stage(model_settings, batched=False)
-    if stage is None:
-        print("no model installed: rules only")
-        return results
-    inline = SafetyPipeline.from_settings(settings, with_model=False)
-    assert isinstance(stage.scorer, InlineScorer)
-    inline.model = LoadedModel(scorer=stage.scorer, name=stage.name)
-    results.append(await sequential("rules+model", inline, items))
+    # The shipped configuration (the semantic model, its unobfuscated reading and the
+    # conversation stage), then with the n-gram model on too.
+    model_settings = SafetySettings(model_max_wait_ms=0.0, model_max_batch=64)
+    both_settings = SafetySettings(model=True, model_max_wait_ms=0.0, model_max_batch=64)
+    for label, chosen in (
+        ("rules+semantic", model_settings),
+        ("rules+semantic+ngram", both_settings),
+    ):
+        stage = load_model_stage(chosen, batched=False)
+        if stage is None:
+            print("no model installed: rules only")
+            return results
+        inline = SafetyPipeline.from_settings(settings, with_model=False)
+        assert isinstance(stage.scorer, InlineScorer)
+        inline.model = stage
+        results.append(await sequential(label, inline, items))
 
     batched_stage = load_model_stage(model_settings, batched=True)
     assert batched_stage is not None
@@ -203,7 +210,7 @@ async def run(messages: int, concurrency: int) -> list[Result]:
     await batched.start()
     try:
         results.append(
-            await concurrent(f"rules+model batched x{concurrency}", batched, items, concurrency)
+            await concurrent(f"rules+semantic batched x{concurrency}", batched, items, concurrency)
         )
     finally:
         if batched_stage.close is not None:
