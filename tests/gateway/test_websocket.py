@@ -288,3 +288,25 @@ async def test_the_upgraded_http_protocol_is_freed_without_waiting_for_the_colle
                 assert alive() <= before
         finally:
             gc.enable()
+
+
+async def test_a_frame_begun_before_the_response_is_read_whole_after_the_accept() -> None:
+    async def slow_accept(scope: Message, receive: Receive, send: Send) -> None:
+        await asyncio.sleep(0.3)  # the client's frame begins while the app decides
+        await echo(scope, receive, send)
+
+    async with serving(slow_accept) as server:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.config.port)
+        try:
+            writer.write(UPGRADE)
+            await asyncio.sleep(0.1)
+            mask = b"\x01\x02\x03\x04"
+            frame = b"\x81\x82" + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(b"hi"))
+            writer.write(frame[:3])  # before the response: the client should wait, but may not
+            await asyncio.sleep(0.4)
+            writer.write(frame[3:])  # after it
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)
+            assert head.startswith(b"HTTP/1.1 101")
+            assert await asyncio.wait_for(_server_frame(reader), 2) == (0x1, b"hi")
+        finally:
+            writer.close()

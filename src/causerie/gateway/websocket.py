@@ -239,6 +239,10 @@ class ChatWebSocketProtocol(asyncio.Protocol):
             "subprotocols": subprotocols,
             "state": self._app_state.copy(),
         }
+        # Nothing is read until the application has accepted: a client that sends frames
+        # before the response (it should not) would leave them to the handshake's protocol.
+        self.read_paused = True
+        transport.pause_reading()
         self._inbox.append({"type": "websocket.connect"})
         task = self._loop.create_task(self._run_asgi(scope))
         tasks = self._server_state.tasks
@@ -339,7 +343,7 @@ class ChatWebSocketProtocol(asyncio.Protocol):
             finally:
                 self._receiver = None
         message = inbox.pop(0)
-        if self.read_paused and not inbox and self.transport is not None:
+        if self.read_paused and not inbox and self.handshake_complete and self.transport:
             self.read_paused = False
             self.transport.resume_reading()
         return message
@@ -420,6 +424,9 @@ class ChatWebSocketProtocol(asyncio.Protocol):
         self.conn = ServerProtocol(state=OPEN, max_size=self._config.ws_max_size, logger=_ws_logger)
         self.conn.extensions = handshake.extensions
         self.conn.subprotocol = handshake.subprotocol
+        if self.read_paused and not self._inbox:
+            self.read_paused = False
+            transport.resume_reading()
         self._start_keepalive()
 
     def _refuse(self) -> None:
