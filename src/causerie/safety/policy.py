@@ -260,9 +260,7 @@ def parse_policy(data: dict[str, Any], source: str) -> Policy:
     where = f"{source}: conversation"
     try:
         conv_categories = frozenset(Category(c) for c in conv.get("categories", []))
-        semantic_categories = frozenset(
-            Category(c) for c in conv.get("semantic_categories", [])
-        )
+        semantic_categories = frozenset(Category(c) for c in conv.get("semantic_categories", []))
     except ValueError as exc:
         raise PolicyError(f"{where}: {exc}") from None
     semantic_from = int(_number(conv, "semantic_from", where, 3))
