@@ -109,13 +109,18 @@ class Ensemble:
         return "+".join(model.version for model in self.models)
 
     def score_batch(self, texts: Sequence[str]) -> list[dict[Category, float]]:
-        combined: list[dict[Category, float]] = [{} for _ in texts]
-        for model in self.models:
-            for scores, more in zip(combined, model.score_batch(texts), strict=True):
-                for category, probability in more.items():
-                    if probability > scores.get(category, 0.0):
-                        scores[category] = probability
-        return combined
+        batches = [model.score_batch(texts) for model in self.models]
+        return [_highest(readings) for readings in zip(*batches, strict=True)]
+
+
+def _highest(readings: Sequence[dict[Category, float]]) -> dict[Category, float]:
+    """Several readings of one text combined: each category's highest probability counts."""
+    combined: dict[Category, float] = {}
+    for scores in readings:
+        for category, probability in scores.items():
+            if probability > combined.get(category, 0.0):
+                combined[category] = probability
+    return combined
 
 
 def _load_models(settings: SafetySettings) -> list[TextModel]:
@@ -873,10 +878,7 @@ class ModelStage:
         except Exception:
             log.exception("the safety model failed on one text")
             return Signals(reasons=("model.error",))
-        probabilities = dict(scored[0])
-        for more in scored[1:]:
-            for category, probability in more.items():
-                probabilities[category] = max(probability, probabilities.get(category, 0.0))
+        probabilities = _highest(scored)
         weight = pipeline.policy.model_weight
         # Below 0.01 a probability is noise: it is neither a score nor worth recording.
         weighted = {c: round(p * weight, 4) for c, p in probabilities.items() if p * weight >= 0.01}
