@@ -95,9 +95,23 @@ async def test_grooming_is_not_read_into_talk_among_adults_or_among_teens(
     store: SafetyStore, clock: FakeClock
 ) -> None:
     pipeline, together = pipeline_with(store, clock)
-    for n in range(4):
+    for n in range(5):
         await pipeline.screen(private(f"{STEP} {n}", to_age=30))
         await pipeline.screen(say(f"{STEP} {n}", by=author("Lou", 15), audience="teens"))
         clock.advance(5)
-    assert len(together.read) == 4  # read, and no category it may flag there was reached
+    # Read after the 3rd and the 5th message of each (every second one, to spare the encoder),
+    # and no category it may flag there was reached.
+    assert len(together.read) == 4
+    assert together.read[-1] == " . ".join(f"{STEP} {n}" for n in range(5))
     assert await store.open_escalations() == []
+
+
+async def test_a_long_trail_is_read_from_its_latest_words(
+    store: SafetyStore, clock: FakeClock
+) -> None:
+    pipeline, together = pipeline_with(store, clock)
+    for n in range(3):
+        await pipeline.screen(say(f"{STEP} {n} " + "blabla " * 30 + f"end{n}"))
+        clock.advance(5)
+    [joined] = together.read
+    assert len(joined) == 300 and joined.endswith("end2")

@@ -183,6 +183,28 @@ class MarkerModel:
         ]
 
 
+class FaintModel:
+    """A model that reads one style of line as faintly off-platform, as the shipped one reads
+    handle-like gibberish."""
+
+    name = "faint"
+    version = "1"
+
+    def score_batch(self, texts: Sequence[str]) -> list[dict[Category, float]]:
+        return [{Category.OFF_PLATFORM: 0.4 if "zz-faint" in t else 0.0} for t in texts]
+
+
+async def test_a_faint_reading_repeated_over_many_lines_is_not_a_refusal(
+    store: SafetyStore,
+) -> None:
+    pipeline = SafetyPipeline.from_settings(
+        SafetySettings(model=False), store=store, with_model=False
+    )
+    pipeline.model = LoadedModel(scorer=InlineScorer(FaintModel()), name="faint@1")
+    verdicts = [await pipeline.screen(say(f"zz-faint {i} {'x' * i}")) for i in range(12)]
+    assert all(v.deliver for v in verdicts)
+
+
 class SlowScorer:
     async def score(self, text: str) -> dict[Category, float]:
         await asyncio.sleep(1)

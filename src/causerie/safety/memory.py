@@ -113,6 +113,8 @@ class _Thread:
 class _Trail:
     texts: deque[tuple[float, str]] = field(default_factory=deque)
     flagged_at: float | None = None
+    # Texts added over the trail's life, the expired ones included: which are read together.
+    added: int = 0
 
 
 class ConversationMemory:
@@ -183,11 +185,24 @@ class ConversationMemory:
         while texts and texts[0][0] < horizon:
             texts.popleft()
         texts.append((now, text[:500]))
+        trail.added += 1
         while len(texts) > self.policy.semantic_window:
             texts.popleft()
         while len(self._trails) > self.max_threads:
             self._trails.popitem(last=False)
         return [t for _, t in texts]
+
+    def reading_due(self, author: str, conversation: str, now: float) -> bool:
+        """Whether the trail is read together after its latest text: from the
+        ``semantic_from``-th text, every ``semantic_every``-th, and not while the conversation is
+        with a moderator (flagged within a half-life)."""
+        trail = self._trails.get((author, conversation))
+        if trail is None or trail.added < self.policy.semantic_from:
+            return False
+        half_life = self.policy.half_life_minutes * 60
+        if trail.flagged_at is not None and now - trail.flagged_at < half_life:
+            return False
+        return (trail.added - self.policy.semantic_from) % self.policy.semantic_every == 0
 
     def flag(self, author: str, conversation: str, now: float) -> bool:
         """Mark the conversation as sent to a moderator; False if it already was within a

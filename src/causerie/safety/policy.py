@@ -90,6 +90,10 @@ class ConversationPolicy:
     # Below this a message carries no signal of its own (a model's faint probabilities): the
     # conversation neither raises it nor remembers it.
     min_signal: float
+    # The past raises a message's own score by at most this: it makes a medium signal a refusal,
+    # never a faint one (the same faint model reading over twenty lines is one piece of evidence,
+    # not twenty independent ones).
+    max_raise: float
     repeat_count: int
     repeat_window_seconds: float
     # The semantic model reads the author's last ``semantic_window`` messages in a conversation
@@ -98,6 +102,9 @@ class ConversationPolicy:
     semantic_categories: frozenset[Category] = frozenset()
     semantic_from: int = 3
     semantic_window: int = 6
+    # Read together after every ``semantic_every``-th text only: each reading costs the encoder
+    # about five lines' worth.
+    semantic_every: int = 2
     semantic_threshold: float = 0.5
 
 
@@ -265,19 +272,24 @@ def parse_policy(data: dict[str, Any], source: str) -> Policy:
         raise PolicyError(f"{where}: {exc}") from None
     semantic_from = int(_number(conv, "semantic_from", where, 3))
     semantic_window = int(_number(conv, "semantic_window", where, 6))
-    if semantic_from < 1 or semantic_window < 1:
-        raise PolicyError(f"{where}: semantic_from and semantic_window must be at least 1")
+    semantic_every = int(_number(conv, "semantic_every", where, 2))
+    if semantic_from < 1 or semantic_window < 1 or semantic_every < 1:
+        raise PolicyError(
+            f"{where}: semantic_from, semantic_window and semantic_every must be at least 1"
+        )
     conversation = ConversationPolicy(
         half_life_minutes=_number(conv, "half_life_minutes", where, 30),
         weight=_number(conv, "weight", where, 0.6),
         max_messages=int(_number(conv, "max_messages", where, 20)),
         categories=conv_categories,
         min_signal=_number(conv, "min_signal", where, 0.2),
+        max_raise=_number(conv, "max_raise", where, 0.25),
         repeat_count=int(_number(conv, "repeat_count", where, 3)),
         repeat_window_seconds=_number(conv, "repeat_window_seconds", where, 120),
         semantic_categories=semantic_categories,
         semantic_from=semantic_from,
         semantic_window=semantic_window,
+        semantic_every=semantic_every,
         semantic_threshold=_number(conv, "semantic_threshold", where, 0.5),
     )
     model = data.get("model", {})
