@@ -52,10 +52,29 @@ from typing import Any
 HOST = "127.0.0.1"
 RESULTS = Path(__file__).parent / "results"
 BIN_NS = 100_000  # histogram resolution: 0.1 ms
-# A message's text: step number, 1 when it falls in the measured window (0 in the warm-up),
-# and the sender's monotonic clock in nanoseconds. Each number follows a letter: a digit
-# after a word boundary reads as a phone number to the safety rules ("0 25 22 29 ...").
-TEXT_PATTERN = re.compile(rb'"text":"bench s(\d+) m([01]) t(\d+)"')
+# A message's text: an ordinary chat line, then the step number, 1 when it falls in the
+# measured window (0 in the warm-up), and the sender's monotonic clock in nanoseconds. Each
+# number follows a letter: a digit after a word boundary reads as a phone number to the safety
+# rules ("0 25 22 29 ..."). Without the ordinary words, the marker alone reads to the semantic
+# model as a handle (off_platform 0.36-0.43), and four in a row from one sender are refused as
+# any repeated faint signal is.
+CARRIERS = (
+    "salut tout le monde",
+    "il fait beau aujourd'hui",
+    "vous écoutez quoi comme musique",
+    "bonne soirée à tous",
+    "quelqu'un a vu le film hier",
+    "anyone watching the game tonight",
+    "je rentre du boulot enfin",
+    "what are you all up to",
+)
+TEXT_PATTERN = re.compile(rb'bench s(\d+) m([01]) t(\d+)"')
+
+
+def bench_text(step: int, measured: int, sent_ns: int, n: int) -> str:
+    return f"{CARRIERS[n % len(CARRIERS)]} bench s{step} m{measured} t{sent_ns}"
+
+
 PROTOCOL_ERROR = -1
 
 
@@ -362,7 +381,7 @@ class Senders:
                 measured = 1 if due >= start + warmup else 0
                 ref = f"{step}:{position}:{n}"
                 sent_ns = time.monotonic_ns()
-                text = f"bench s{step} m{measured} t{sent_ns}"
+                text = bench_text(step, measured, sent_ns, n)
                 self.unacked[ref] = sent_ns
                 try:
                     await client.send_raw(

@@ -19,8 +19,9 @@ Peers (each pinned to CPU 0, the generator to CPU 1):
 
 The generator speaks each peer's wire with raw ``websockets`` connections (socket.io's
 engine.io framing included), so its own cost is the same for every peer. A message's text is
-``bench s<step> m<measured> t<monotonic ns>``; receivers find it with one regular expression over
-the raw frame, whatever the peer's JSON looks like.
+an ordinary chat line then ``bench s<step> m<measured> t<monotonic ns>``; receivers find it
+with one regular expression over the raw frame, whatever the peer's JSON looks like. Refusals
+are counted by error code, so a run that delivers little says why.
 
 ``rate``: R rooms of M members, the first ``--senders`` members of each room say messages on an
 open-loop schedule; latency from send to every member's receipt, server CPU per message.
@@ -57,6 +58,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from bench.fanout import (
     BIN_NS,
     RESULTS,
+    bench_text,
     cpu_seconds,
     machine,
     percentiles,
@@ -218,6 +220,8 @@ class Wire:
         self.steps: dict[bytes, Tally] = {}
         self.acks: Counter[int] = Counter()
         self.sent_at: dict[str, int] = {}
+        # Refusals by error code: a run that delivers little says why.
+        self.errors: Counter[str] = Counter()
         self.closed = 0
 
     def url(self) -> str:
@@ -284,6 +288,9 @@ class Wire:
                             tally = self.steps[step] = Tally()
                         tally.delivered += 1
                         tally.histogram[(now - int(sent)) // BIN_NS] += 1
+                if b'"error"' in data:
+                    for code in re.findall(rb'"type":"error","code":"([^"]+)"', data):
+                        self.errors[code.decode()] += 1
                 if self.sent_at and b'"ack"' in data:
                     for ref in re.findall(rb'"type":"ack","ref":"([^"]+)"', data):
                         sent_ns = self.sent_at.pop(ref.decode(), None)
@@ -417,6 +424,7 @@ async def rate_step(
     sent = 0
     measured_sent = 0
     wire.acks.clear()
+    wire.errors.clear()
     load = os.getloadavg()
     cpu_before = peer.cpu()
     gen_before = cpu_seconds(os.getpid())
@@ -438,7 +446,7 @@ async def rate_step(
             ref = f"{number}:{position}:{n}"
             if measured:
                 wire.sent_at[ref] = now
-            await ws.send(wire.say(room, f"bench s{number} m{measured} t{now}", ref))
+            await ws.send(wire.say(room, bench_text(number, measured, now, n), ref))
             sent += 1
             measured_sent += measured
 
@@ -464,6 +472,7 @@ async def rate_step(
         "server_cpu_percent": round(100 * cpu / elapsed, 1),
         "generator_cpu_percent": round(100 * gen / elapsed, 1),
         "closed": wire.closed,
+        "errors": dict(wire.errors),
         "load_average": load,
     }
 
