@@ -33,7 +33,7 @@ from causerie.errors import ChatError
 from causerie.node import Node
 from causerie.protocol import frames as f
 from causerie.settings import Settings
-from causerie.store.review import ReviewStore
+from causerie.store.review import Job, ReviewStore
 
 ROOT = Path(__file__).resolve().parent.parent
 HELDOUT = ROOT / "data" / "safety" / "heldout"
@@ -89,8 +89,8 @@ class Site:
         await self.node.chat.exit(session)
         return True
 
-    async def jobs(self) -> int:
-        return len(await ReviewStore(self.node.engine).jobs(limit=100_000))
+    async def jobs(self) -> list[Job]:
+        return await ReviewStore(self.node.engine).jobs(limit=100_000, by_id=True)
 
 
 async def send(
@@ -132,8 +132,10 @@ async def evaluate_line(site: Site, line: dict[str, Any]) -> str | None:
             await site.node.chat.exit(recipient)
 
 
-async def evaluate_conversation(site: Site, conversation: dict[str, Any]) -> int | None:
-    """The first turn refused or escalated, or None."""
+async def evaluate_conversation(
+    site: Site, conversation: dict[str, Any]
+) -> tuple[int | None, str | None]:
+    """The first turn refused or escalated, and what did it; (None, None) when none was."""
     context = conversation["context"]
     people: dict[str, tuple[LocalSession, Peer]] = {}
     for name, who in conversation["participants"].items():
@@ -143,18 +145,25 @@ async def evaluate_conversation(site: Site, conversation: dict[str, Any]) -> int
             for session, _ in people.values():
                 try:
                     await site.node.chat.join(session, [ROOM_OF_CONTEXT[context]])
-                except ChatError:
-                    return 0
+                except ChatError as refused:
+                    return 0, f"join {refused.code.value}"
         for turn, message in enumerate(conversation["messages"]):
             session, peer = people[message["from"]]
             other = None
             if context in RECIPIENT_AGE:
                 other = next(s for n, (s, _) in people.items() if n != message["from"])
-            before = await site.jobs()
+            before = len(await site.jobs())
             refused = await send(site, context, session, peer, message["text"], other)
-            if refused is not None or await site.jobs() > before:
-                return turn
-        return None
+            if refused is not None:
+                return turn, refused
+            opened = (await site.jobs())[before:]
+            if opened:
+                return turn, "; ".join(
+                    f"review {j.kind} {j.category.value if j.category else ''} {j.score or 0:.2f}"
+                    f" ({j.reason})"
+                    for j in opened
+                )
+        return None, None
     finally:
         for session, _ in people.values():
             await site.node.chat.exit(session)
@@ -206,6 +215,11 @@ async def main() -> int:
         help="a directory with lines.jsonl and conversations.jsonl (default: the held-out set)",
     )
     parser.add_argument(
+        "--policy",
+        type=Path,
+        help="an operator's policy file (safety.policy_file) instead of the shipped one",
+    )
+    parser.add_argument(
         "--errors",
         action="store_true",
         help="list every mistake with its refusal (refused on the held-out set: reading its"
@@ -234,6 +248,7 @@ async def main() -> int:
                 "semantic": args.models in ("both", "semantic"),
                 # Inline scoring: the evaluation sends one line at a time.
                 "model_timeout_ms": 10_000,
+                "policy_file": args.policy,
             },
             # Adults-only rooms would need an age token; the evaluation is about the text.
             minors={"adults_only_requires_verification": False},
@@ -277,7 +292,7 @@ async def main() -> int:
     for name, table in sorted(groups.items()):
         report[name] = {k: rate(sum(v), len(v)) for k, v in sorted(table.items())}
     flagged: Counter[str] = Counter()
-    for conversation, turn in turns:
+    for conversation, (turn, _) in turns:
         kind = conversation["label"]
         request = conversation.get("request_turn")
         flagged[f"{kind} total"] += 1
@@ -303,7 +318,7 @@ async def main() -> int:
             "flagged": t,
             "request": c.get("request_turn"),
         }
-        for c, t in turns
+        for c, (t, _) in turns
     }
     text = json.dumps(report, indent=2, ensure_ascii=False)
     print(text)
@@ -315,10 +330,10 @@ async def main() -> int:
                     f"{kind} [{line['context']} {line['author_band']} {line.get('category')}]"
                     f" {line['text']!r} -> {refusal}"
                 )
-        for conversation, turn in turns:
+        for conversation, (turn, cause) in turns:
             print(
                 f"CONVERSATION {conversation['id']} {conversation['label']} flagged={turn}"
-                f" request={conversation.get('request_turn')}"
+                f" request={conversation.get('request_turn')} by {cause}"
             )
     if args.json:
         args.json.write_text(text + "\n", "utf-8")

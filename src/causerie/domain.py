@@ -147,9 +147,15 @@ class Category(StrEnum):
     DOXXING = "doxxing"
 
     @property
-    def never_to_minor(self) -> bool:
-        """Content of this category never reaches a minor, whatever the policy's tuning."""
-        return self in (Category.SEXUAL, Category.CHILD_SAFETY)
+    def minor_floor(self) -> float | None:
+        """The score from which content of this category never reaches a minor, whatever the
+        policy's tuning. Sexual content stops at a low-severity rule's score; what puts young
+        people at risk at the shipped all-ages bar, since a child's mention in a parent's or
+        a teacher's line reads faintly of it."""
+        return _MINOR_FLOORS.get(self)
+
+
+_MINOR_FLOORS = {Category.SEXUAL: 0.35, Category.CHILD_SAFETY: 0.5}
 
 
 class Action(IntEnum):

@@ -272,3 +272,25 @@ async def test_packs_and_policy_reload_without_a_restart(tmp_path: Path) -> None
     pack.write_text("[pack\n", encoding="utf-8")
     assert not pipeline.reload_if_changed()
     assert not (await pipeline.screen(say("rendez-vous au zorgblat"))).deliver
+
+
+async def test_a_warning_names_the_harm_without_being_refused_for_it(
+    pipeline: SafetyPipeline,
+) -> None:
+    # The same rule fires on all three ("argent facile"); only the one that warns is delivered.
+    scam = await pipeline.screen(
+        say("argent facile en 24h, écris en privé pour le plan", by=author("Lou"))
+    )
+    assert not scam.deliver and "scam" in scam.message
+    warning = await pipeline.screen(
+        say(
+            "si on vous propose de l'argent facile c'est une arnaque, signalez le compte",
+            by=author("Sacha"),
+        )
+    )
+    assert warning.deliver
+    # A warning in front of a request for its author softens nothing.
+    attacker = await pipeline.screen(
+        say("c'est une arnaque ce site, argent facile avec moi, écris moi", by=author("Noa"))
+    )
+    assert not attacker.deliver

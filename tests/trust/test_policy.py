@@ -92,8 +92,8 @@ def test_risk_decays_with_a_half_life() -> None:
 
 
 def test_categories_no_minor_receives() -> None:
-    assert Category.SEXUAL.never_to_minor and Category.CHILD_SAFETY.never_to_minor
-    assert not Category.SPAM.never_to_minor and not Category.DRUGS.never_to_minor
+    assert Category.SEXUAL.minor_floor == 0.35 and Category.CHILD_SAFETY.minor_floor == 0.5
+    assert Category.SPAM.minor_floor is None and Category.DRUGS.minor_floor is None
 
 
 @pytest.mark.parametrize(

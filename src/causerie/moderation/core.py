@@ -213,12 +213,16 @@ class MinorsGuardStage:
             return NOTHING
         if not _minor_reads(subject):
             return NOTHING
-        labelled = {c for c, s in decision.scores.items() if s >= 0.35}
+        labelled = {
+            c
+            for c, s in decision.scores.items()
+            if c.minor_floor is not None and s >= c.minor_floor
+        }
         if subject.author.band.is_minor and decision.scores.get(Category.CHILD_SAFETY, 0) < 0.95:
             # Grooming signals between minors (asking each other's age or school) are the
             # fence's to score over the conversation; sexual content stays out whoever writes.
             labelled.discard(Category.CHILD_SAFETY)
-        if decision.action == Action.BLUR or any(c.never_to_minor for c in labelled):
+        if decision.action == Action.BLUR or labelled:
             reason = "minors.not_for_minors"
             check.decision = replace(
                 decision, action=Action.BLOCK, reasons=(*decision.reasons, reason)

@@ -33,6 +33,7 @@ from causerie.domain import ContentKind, ConversationKey
 from causerie.moderation import language
 from causerie.moderation.chain import NOTHING, Chain, Check, Signals, Stage
 from causerie.moderation.forms import Forms, read
+from causerie.moderation.stance import warns
 from causerie.moderation.verdict import StageResult, Subject, Verdict
 from causerie.safety import wording
 from causerie.safety.categories import Category
@@ -396,7 +397,7 @@ class SafetyPipeline:
         stages: list[Stage] = [LengthStage(self), RulesStage(self)]
         if self.model is not None:
             stages.append(ModelStage(self))
-        stages += [ConversationStage(self), DecideStage(self)]
+        stages += [StanceStage(self), ConversationStage(self), DecideStage(self)]
         return tuple(stages)
 
     async def screen(self, subject: Subject, forms: Forms | None = None) -> Verdict:
@@ -901,6 +902,29 @@ class ModelStage:
 # The encoder reads a text's first 300 characters (semantic.MAX_CHARS); of a conversation read
 # together, the latest messages are the ones that matter.
 _TOGETHER_CHARS = 300
+
+
+class StanceStage:
+    """A text that warns against a harm or reports on one names it: "its a scam, report it",
+    "au journal ils parlaient d'un guet-apens", a stolen car's plate with "prévenez la police".
+    Rules and model read the harm's words, not the stance: in such a text (moderation/stance.py)
+    the policy's warning categories count for its warning factor. A critical rule (a category
+    marker) is never softened."""
+
+    name = "stance"
+
+    def __init__(self, pipeline: SafetyPipeline) -> None:
+        self.pipeline = pipeline
+
+    async def run(self, check: Check) -> Signals:
+        policy = self.pipeline.policy
+        softened = policy.warning_categories & check.scores.keys()
+        if not softened or not warns(check.forms):
+            return NOTHING
+        for category in softened:
+            if check.scores[category] < 1.0:
+                check.scores[category] = round(check.scores[category] * policy.warning_factor, 4)
+        return Signals(reasons=("stance.warning",))
 
 
 class ConversationStage:

@@ -128,6 +128,10 @@ class Policy:
     strikes: StrikePolicy
     conversation: ConversationPolicy
     model_weight: float
+    # A text that warns against a harm or reports on one (moderation/stance.py) has its scores
+    # in these categories multiplied by this: rules and model read the topic, not the stance.
+    warning_factor: float = 1.0
+    warning_categories: frozenset[Category] = frozenset()
     source: str = ""
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -293,12 +297,22 @@ def parse_policy(data: dict[str, Any], source: str) -> Policy:
         semantic_threshold=_number(conv, "semantic_threshold", where, 0.5),
     )
     model = data.get("model", {})
+    stance = data.get("stance", {})
+    try:
+        warning_categories = frozenset(Category(c) for c in stance.get("categories", []))
+    except ValueError as exc:
+        raise PolicyError(f"{source}: stance: {exc}") from None
+    warning_factor = _number(stance, "warning_factor", f"{source}: stance", 1.0)
+    if not 0 <= warning_factor <= 1:
+        raise PolicyError(f"{source}: stance: warning_factor must be between 0 and 1")
     return Policy(
         version=version,
         categories=categories,
         strikes=strikes,
         conversation=conversation,
         model_weight=_number(model, "weight", f"{source}: model", 0.8),
+        warning_factor=warning_factor,
+        warning_categories=warning_categories,
         source=source,
         raw=data,
     )

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from causerie.moderation.forms import Forms, keyword
+from causerie.moderation.stance import warns
 
 
 class Signal(StrEnum):
@@ -118,19 +119,22 @@ _SCHOOL_FR = re.compile(
     # "je suis en première année" (of university) is not a school year of a minor.
     r"(?! (?:annee|an|a la fac|de fac|de licence|de master|d ecole|de medecine)\b)"
 )
+# A school year spans two ages (3e: 14 and 15, a year later for those who repeat); the claim is
+# the older one, so that a 15-year-old in 3e is not re-banded as 13-14. "Collège" covers 11-15:
+# it says a minor, and 13 puts them in the youngest band without calling them under 13.
 _SCHOOL_FR_AGE = {
-    "6": 11,
-    "sixieme": 11,
-    "5": 12,
-    "cinquieme": 12,
-    "4": 13,
-    "quatrieme": 13,
-    "3": 14,
-    "troisieme": 14,
-    "2": 15,
-    "seconde": 15,
-    "1": 16,
-    "premiere": 16,
+    "6": 12,
+    "sixieme": 12,
+    "5": 13,
+    "cinquieme": 13,
+    "4": 14,
+    "quatrieme": 14,
+    "3": 15,
+    "troisieme": 15,
+    "2": 16,
+    "seconde": 16,
+    "1": 17,
+    "premiere": 17,
     "college": 13,
     "collegien": 13,
     "collegienne": 13,
@@ -165,13 +169,14 @@ def age_claim(form: Forms) -> AgeClaim | None:
         key = level[0] if level[0].isdigit() else level
         found.append(AgeClaim(age=_SCHOOL_FR_AGE[key], evidence="school"))
     if _BREVET.search(text):
-        found.append(AgeClaim(age=14, evidence="school"))
+        found.append(AgeClaim(age=15, evidence="school"))
     for match in _SCHOOL_EN.finditer(text):
         grade, grade_after, year = match.group(1), match.group(2), match.group(3)
+        # The older age of the year, as for the French years: 9th grade is 14-15, year 9 13-14.
         if grade or grade_after:
-            age = int(grade or grade_after) + 5
+            age = int(grade or grade_after) + 6
         elif year:
-            age = int(year) + 4
+            age = int(year) + 5
         else:
             age = 13
         found.append(AgeClaim(age=min(age, 17), evidence="school"))
@@ -492,10 +497,37 @@ def _requested(signal: Signal, pattern: re.Pattern[str], words: str) -> bool:
     return any(not _advice(words, m.start()) for m in pattern.finditer(words))
 
 
+# A meeting plan made with a group ("on se retrouve devant le cinéma avec les autres", "everyone
+# meet at the trailhead") is not a request aimed at someone: only one that singles a person out
+# ("toi et moi", "just us", "chez moi", "tu") is the fence's meeting signal.
+_GROUP_ADDRESS = re.compile(
+    r"\b(?:avec les autres|tout le monde|tous ensemble|toutes ensemble|venez|(?<!rendez )vous"
+    r"|qui est partant|qui vient|qui est chaud|la bande|le groupe|l equipe|everyone|everybody"
+    r"|anyone|anybody"
+    r"|all of us|guys|y all|yall|the group|the team|the others|the rest of us|who s in|whos in"
+    r"|who s coming|whos coming)\b"
+)
+_SINGLED_OUT = re.compile(
+    r"\b(?:tu|te|t|toi|ton|ta|tes|tous les deux|toutes les deux|toi et moi|seule?s?|chez moi"
+    r"|ma voiture|juste nous|rien que nous|just us|just you|you and me|u and me|alone|only you"
+    r"|by yourself|my place|my house|my flat|my car|my room|me)\b"
+)
+
+
+def _group_plan(words: str) -> bool:
+    return bool(_GROUP_ADDRESS.search(words)) and not _SINGLED_OUT.search(words)
+
+
 def detect(form: Forms) -> Detection:
     """Every signal in a text and the youngest age its author claims, if any."""
     words = form.latin_words
     found: set[Signal] = {s for s, p in _PATTERNS.items() if _requested(s, p, words)}
+    if Signal.MEETING in found and _group_plan(words):
+        found.discard(Signal.MEETING)
+    if warns(form):
+        # "Si on vous propose de l'argent sur insta c'est une arnaque, signalez le compte": the
+        # app and the money are named to warn. A handle or a number given still counts.
+        found -= _ADVICE_CANCELS | {Signal.GIFTS_MONEY}
     if _APP_NAMES.search(words) or _SQUASHED_APPS.search(form.squashed):
         found.add(Signal.APP_MENTION)
     if (
