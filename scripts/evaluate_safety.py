@@ -18,144 +18,75 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import secrets
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from causerie.chat.hooks import Peer
 from causerie.chat.hub import LocalSession
+from causerie.cli.trial import AGE_OF_BAND, TrialSite, live_outcome, trial_site
 from causerie.errors import ChatError
-from causerie.node import Node
-from causerie.protocol import frames as f
 from causerie.settings import Settings
-from causerie.store.review import Job, ReviewStore
 
 ROOT = Path(__file__).resolve().parent.parent
 HELDOUT = ROOT / "data" / "safety" / "heldout"
-AGE_OF_BAND = {"13-14": 14, "15-17": 16, "18+": 30}
-ROOM_OF_CONTEXT = {"all_ages_room": "general", "teen_room": "ados", "adult_room": "18-25-ans"}
-RECIPIENT_AGE = {"private_adult_adult": 34, "private_teen_teen": 15, "private_adult_to_minor": 14}
+AUDIENCE_OF_CONTEXT = {"all_ages_room": "all", "teen_room": "teens", "adult_room": "adults"}
+RECIPIENT_BAND = {
+    "private_adult_adult": "18+",
+    "private_teen_teen": "15-17",
+    "private_adult_to_minor": "13-14",
+}
 
 
-class Sink:
-    """An outbox that keeps nothing: the evaluation reads the actions' outcomes."""
-
-    def push(self, frame: str) -> None:
-        return None
-
-    def close(self, frame: str, reason: str) -> None:
-        return None
+def refusal_text(refused: ChatError | None) -> str | None:
+    return None if refused is None else f"{refused.code.value}: {refused.message}"
 
 
-@dataclass
-class Site:
-    node: Node
-    counter: int = 0
-
-    def _peer(self) -> Peer:
-        self.counter += 1
-        n = self.counter
-        return Peer(ip=f"10.{n // 62500 % 250}.{n // 250 % 250}.{n % 250 + 1}", port=40000)
-
-    async def chatter(self, age: int) -> tuple[LocalSession, Peer]:
-        peer = self._peer()
-        frame = f.Enter(
-            nickname=f"Eval{self.counter}",
-            age=age,
-            gender="other",
-            postal_code="75011",
-            device=secrets.token_urlsafe(24),
-        )
-        session, _ = await self.node.chat.enter(frame, Sink(), peer)
-        return session, peer
-
-    async def may_enter_as(self, nickname: str) -> bool:
-        frame = f.Enter(
-            nickname=nickname,
-            age=30,
-            gender="other",
-            postal_code="75011",
-            device=secrets.token_urlsafe(24),
-        )
-        try:
-            session, _ = await self.node.chat.enter(frame, Sink(), self._peer())
-        except ChatError:
-            return False
-        await self.node.chat.exit(session)
-        return True
-
-    async def jobs(self) -> list[Job]:
-        return await ReviewStore(self.node.engine).jobs(limit=100_000, by_id=True)
-
-
-async def send(
-    site: Site,
-    context: str,
-    session: LocalSession,
-    peer: Peer,
-    text: str,
-    recipient: LocalSession | None,
-) -> str | None:
-    """None when ``text`` was delivered, else the refusal's code."""
-    chat = site.node.chat
-    try:
-        if recipient is not None:
-            await chat.send_private(session, recipient.nickname, text, None, peer)
-        else:
-            await chat.say(session, ROOM_OF_CONTEXT[context], text, None, peer)
-    except ChatError as refused:
-        return f"{refused.code.value}: {refused.message}"
-    return None
-
-
-async def evaluate_line(site: Site, line: dict[str, Any]) -> str | None:
+async def evaluate_line(site: TrialSite, line: dict[str, Any]) -> str | None:
+    """None when the line was delivered, else the refusal's code and message."""
     context = line["context"]
-    session, peer = await site.chatter(AGE_OF_BAND[line["author_band"]])
-    recipient = None
-    try:
-        if context in RECIPIENT_AGE:
-            recipient, _ = await site.chatter(RECIPIENT_AGE[context])
-        else:
-            try:
-                await site.node.chat.join(session, [ROOM_OF_CONTEXT[context]])
-            except ChatError as refused:
-                return f"join {refused.code.value}"  # the room is closed to this author
-        return await send(site, context, session, peer, line["text"], recipient)
-    finally:
-        await site.node.chat.exit(session)
-        if recipient is not None:
-            await site.node.chat.exit(recipient)
+    private = context in RECIPIENT_BAND
+    refused = await live_outcome(
+        site,
+        line["text"],
+        kind="private" if private else "message",
+        band=line["author_band"],
+        audience=AUDIENCE_OF_CONTEXT.get(context, "all"),
+        to_band=RECIPIENT_BAND.get(context),
+    )
+    if refused is not None and not private and refused.code.value == "room_forbidden":
+        return f"join {refused.code.value}"  # the room is closed to this author
+    return refusal_text(refused)
 
 
 async def evaluate_conversation(
-    site: Site, conversation: dict[str, Any]
+    site: TrialSite, conversation: dict[str, Any]
 ) -> tuple[int | None, str | None]:
     """The first turn refused or escalated, and what did it; (None, None) when none was."""
     context = conversation["context"]
     people: dict[str, tuple[LocalSession, Peer]] = {}
     for name, who in conversation["participants"].items():
         people[name] = await site.chatter(AGE_OF_BAND[who["band"]])
+    room = None
     try:
-        if context in ROOM_OF_CONTEXT:
+        if context in AUDIENCE_OF_CONTEXT:
+            room = await site.room_for(AUDIENCE_OF_CONTEXT[context])
             for session, _ in people.values():
                 try:
-                    await site.node.chat.join(session, [ROOM_OF_CONTEXT[context]])
+                    await site.node.chat.join(session, [room])
                 except ChatError as refused:
                     return 0, f"join {refused.code.value}"
         for turn, message in enumerate(conversation["messages"]):
             session, peer = people[message["from"]]
             other = None
-            if context in RECIPIENT_AGE:
+            if room is None:
                 other = next(s for n, (s, _) in people.items() if n != message["from"])
             before = len(await site.jobs())
-            refused = await send(site, context, session, peer, message["text"], other)
+            refused = await site.send(session, peer, message["text"], room=room, recipient=other)
             if refused is not None:
-                return turn, refused
+                return turn, refusal_text(refused)
             opened = (await site.jobs())[before:]
             if opened:
                 return turn, "; ".join(
@@ -239,37 +170,24 @@ async def main() -> int:
         ).splitlines()
         if x
     ]
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            database={"url": f"sqlite+aiosqlite:///{tmp}/chat.db"},
-            legal={"keys_file": f"{tmp}/keys/retention.keys"},
-            safety={
-                "model": args.models in ("both", "ngram"),
-                "semantic": args.models in ("both", "semantic"),
-                # Inline scoring: the evaluation sends one line at a time.
-                "model_timeout_ms": 10_000,
-                "policy_file": args.policy,
-            },
-            # Adults-only rooms would need an age token; the evaluation is about the text.
-            minors={"adults_only_requires_verification": False},
-            photos={"nudity_model": False},
-        )
-        node = Node(settings)
-        await node.start()
-        site = Site(node)
+    settings = Settings(
+        safety={
+            "model": args.models in ("both", "ngram"),
+            "semantic": args.models in ("both", "semantic"),
+            "policy_file": args.policy,
+        },
+    )
+    async with trial_site(settings) as site:
         started = time.perf_counter()
         outcomes = []
         refusals: list[str | None] = []
-        try:
-            refused_nicknames = [n for n in ORDINARY_NICKNAMES if not await site.may_enter_as(n)]
-            for line in lines:
-                refusal = await evaluate_line(site, line)
-                refusals.append(refusal)
-                outcomes.append((line, refusal is not None))
-            turns = [(c, await evaluate_conversation(site, c)) for c in conversations]
-        finally:
-            await node.stop()
-        elapsed = time.perf_counter() - started
+        refused_nicknames = [n for n in ORDINARY_NICKNAMES if await site.enter_as(n) is not None]
+        for line in lines:
+            refusal = await evaluate_line(site, line)
+            refusals.append(refusal)
+            outcomes.append((line, refusal is not None))
+        turns = [(c, await evaluate_conversation(site, c)) for c in conversations]
+    elapsed = time.perf_counter() - started
     report: dict[str, Any] = {
         "set": str(args.directory),
         "models": args.models,

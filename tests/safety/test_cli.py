@@ -18,7 +18,9 @@ def test_check_shows_the_normalised_text_rules_scores_and_decision(
     assert "normalised  'ajoute moi sur snap'" in out
     assert "fr.off_platform.request" in out
     assert "off_platform" in out
-    assert "decision    block (off_platform)" in out
+    assert "pipeline    block (off_platform)" in out
+    # Before the policy, the minors fence refuses another app where under-18s read.
+    assert "decision    refused (minors_protected)" in out
 
 
 def test_check_takes_the_audience_and_the_authors_band(
@@ -42,6 +44,30 @@ def test_check_takes_the_audience_and_the_authors_band(
     )
     minor = json.loads(capsys.readouterr().out)
     assert minor["action"] == "block" and minor["scores"]["sexual"] >= 0.6
+    assert not minor["delivered"] and minor["refusal"] == "content_blocked"
+
+
+def _live(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:
+    assert main(["policy", "check", *args, "--no-model", "--json"]) == 0
+    return dict(json.loads(capsys.readouterr().out))
+
+
+def test_check_decides_as_the_live_server_fence_and_guard_included(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    invitation = "on se voit samedi au parc ?"
+    # The policy's stages see nothing; the fence keeps a meeting away from where minors read.
+    in_general = _live(capsys, invitation)
+    assert in_general["action"] == "allow"
+    assert not in_general["delivered"] and in_general["refusal"] == "minors_protected"
+    assert _live(capsys, invitation, "--audience", "adults")["delivered"] is True
+    # Privately, an adult and a minor have no channel at all; two adults do.
+    to_minor = _live(capsys, invitation, "--kind", "private", "--to-band", "15-17")
+    assert to_minor["refusal"] == "conversation_forbidden"
+    assert _live(capsys, invitation, "--kind", "private")["delivered"] is True
+    # Names go through entry and room creation.
+    assert _live(capsys, "Baptiste92", "--kind", "nickname")["delivered"] is True
+    assert _live(capsys, "Salon rando", "--kind", "room_name")["delivered"] is True
 
 
 def test_validate_names_the_broken_pack(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

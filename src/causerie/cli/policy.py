@@ -1,8 +1,10 @@
 """``causerie policy``: check a text against the policy, validate packs, lift sanctions, list the
 review queue.
 
-``causerie policy check "some text"`` shows what the pipeline sees and decides, so that an
-operator can tune their packs and policy without running a server. ``causerie policy queue``
+``causerie policy check "some text"`` shows what the pipeline sees and scores, and what the live
+server decides (minors fence, policy, minors guard: the text goes through the chat action on a
+throwaway node, cli/trial.py), so that an operator can tune their packs and policy without
+running a server. ``causerie policy queue``
 lists the one review queue (the pipeline's escalations and holds, the minors fence's frozen
 conversations and age claims), most urgent first.
 """
@@ -27,6 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     check.add_argument("text")
     check.add_argument("--audience", choices=["all", "adults", "teens"], default="all")
     check.add_argument("--band", choices=["18+", "15-17", "13-14"], default="18+")
+    check.add_argument(
+        "--to-band",
+        choices=["18+", "15-17", "13-14"],
+        default=None,
+        help="the recipient's band, for --kind private (default: the author's)",
+    )
     check.add_argument(
         "--kind",
         choices=["message", "private", "nickname", "room_name", "topic"],
@@ -61,26 +69,47 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:
-    from causerie.safety.pipeline import Context, SafetyPipeline
-
+    if args.no_model:
+        safety = settings.safety.model_copy(update={"model": False, "semantic": False})
+        settings = settings.model_copy(update={"safety": safety})
     try:
-        pipeline = SafetyPipeline.from_settings(
-            settings.safety, with_model=not args.no_model, batched=False
-        )
+        return asyncio.run(_checked(args, settings))
     except ValueError as exc:
         print(f"causerie: {exc}", file=sys.stderr)
         return 2
+
+
+async def _checked(args: argparse.Namespace, settings: Settings) -> int:
+    from causerie.cli.trial import live_outcome, trial_site
+    from causerie.safety.pipeline import Context
+
     # The same context the server derives from the author's band (see pipeline.context_of).
     minor = args.band != "18+"
+    to_band = args.to_band or args.band
     audience = args.audience
-    if args.kind == "private" and minor:
-        audience = "teens"
+    if args.kind == "private":
+        audience = "teens" if minor or to_band != "18+" else "adults"
     elif args.kind == "room_name":
         audience = "teens" if minor else "adults"
     elif args.kind == "nickname":
         audience = "teens" if minor else "all"
     context = Context(kind=args.kind, audience=audience, author_key="cli", author_band=args.band)
-    decision = asyncio.run(pipeline.evaluate(args.text, context))
+    async with trial_site(settings) as site:
+        pipeline = site.node.safety
+        if pipeline is None:
+            print("causerie: safety.enabled is off: nothing is screened", file=sys.stderr)
+            return 2
+        decision = await pipeline.evaluate(args.text, context)
+        # The policy's stages alone do not decide: the minors fence before them and the minors
+        # guard after them do too. The text goes through the chat action a connection calls.
+        refused = await live_outcome(
+            site, args.text, kind=args.kind, band=args.band, audience=args.audience, to_band=to_band
+        )
+    live = (
+        {"delivered": True, "refusal": None, "message": None}
+        if refused is None
+        else {"delivered": False, "refusal": refused.code.value, "message": refused.message}
+    )
     if args.json:
         print(
             json.dumps(
@@ -101,6 +130,7 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
                     "category": decision.category.value if decision.category else None,
                     "escalate": decision.escalate,
                     "policy_version": decision.policy_version,
+                    **live,
                 },
                 ensure_ascii=False,
                 indent=2,
@@ -108,7 +138,8 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 0
     print(f"policy      {decision.policy_version}")
-    print(f"context     {args.kind}, audience {audience}, author {args.band}")
+    where = f"to {to_band}" if args.kind == "private" else f"audience {audience}"
+    print(f"context     {args.kind}, {where}, author {args.band}")
     print(f"normalised  {decision.normalised!r}")
     if decision.hits:
         print("rules")
@@ -127,7 +158,11 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
         print(f"stage       {stage.name:<12} {stage.elapsed_ms:8.3f} ms  {reasons}")
     escalate = " + escalate" if decision.escalate else ""
     category = f" ({decision.category.value})" if decision.category else ""
-    print(f"decision    {decision.action.label}{category}{escalate}")
+    print(f"pipeline    {decision.action.label}{category}{escalate}")
+    if refused is None:
+        print("decision    delivered")
+    else:
+        print(f"decision    refused ({refused.code.value}): {refused.message}")
     return 0
 
 

@@ -21,8 +21,8 @@ from causerie.moderation.forms import Forms
 
 _HARM = (
     r"(?:une |un |de l |du |des |a |an |the )?(?:arnaque|arnaques|escroquerie|phishing"
-    r"|hameconnage|piege|fraude|faux comptes|faux compte|grooming|guet apens|scam|scams|fraud|trap|fake"
-    r"|fake account)"
+    r"|hameconnage|piege|fraude|faux comptes|faux compte|grooming|guet apens|scam|scams|fraud"
+    r"|trap|fake|fake account)"
 )
 _WARNING = re.compile(
     "|".join(
