@@ -200,6 +200,16 @@ async def main() -> int:
     report["refused nicknames"] = refused_nicknames
     report["recall"] = rate(sum(s for _, s in harmful), len(harmful))
     report["false_blocks"] = rate(sum(s for _, s in harmless), len(harmless))
+    # An adult and a minor have no private channel at all (BRIEF: adults cannot open
+    # conversations with minors, minors not either): a line there is refused by construction,
+    # whatever it says. Counted above; apart here, for harmful and harmless lines alike.
+    for label, key in (("harmful", "recall"), ("harmless", "false_blocks")):
+        open_channel = [
+            stopped
+            for (line, stopped), refusal in zip(outcomes, refusals, strict=True)
+            if line["label"] == label and not (refusal or "").startswith("conversation_forbidden")
+        ]
+        report[f"{key}_where_the_channel_is_open"] = rate(sum(open_channel), len(open_channel))
     groups: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
     for line, stopped in outcomes:
         key = line["label"]
