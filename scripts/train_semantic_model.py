@@ -267,14 +267,17 @@ def generated_rows(rng: random.Random, per_template: int, harmless_per_template:
     return rows
 
 
-def corpus_rows() -> tuple[list[Row], list[Example]]:
-    """The hand-written corpus (data/safety/semantic/corpus/*.jsonl): training rows, and one line
-    in six (by a hash of its text, so the split is stable) kept apart to set the thresholds."""
+def corpus_rows(without: Sequence[str] = ()) -> tuple[list[Row], list[Example]]:
+    """The hand-written corpus (data/safety/semantic/corpus/*.jsonl, less the files matching a
+    pattern of ``without``): training rows, and one line in six (by a hash of its text, so the
+    split is stable) kept apart to set the thresholds."""
     rows: list[Row] = []
     tuning: list[Example] = []
     if not CORPUS.is_dir():
         return rows, tuning
     for path in sorted(CORPUS.glob("*.jsonl")):
+        if any(path.match(pattern) for pattern in without):
+            continue
         for i, example in enumerate(load(path)):
             if any(pair <= example.labels for pair in FORBIDDEN_PAIRS):
                 raise SystemExit(f"{path}: forbidden label pair in {example.text!r}")
@@ -396,11 +399,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--l2", type=float, nargs="+", default=[0.3, 1.0, 3.0])
     parser.add_argument("--k", type=int, nargs="+", default=[3])
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--without",
+        nargs="*",
+        default=[],
+        metavar="GLOB",
+        help="leave out the corpus files matching these patterns (e.g. 'w2_*')",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=HEADS, help="where to write the heads (default: the package's)"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     rng = random.Random(args.seed)
 
-    corpus, corpus_tuning = corpus_rows()
+    corpus, corpus_tuning = corpus_rows(args.without)
     dev = load(DEV) + corpus_tuning
     dev_keys = {overlap_key(e.text) for e in dev}
     rows, dropped = dedupe(
@@ -506,9 +519,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     buffer = io.BytesIO()
     final.save(buffer)
-    HEADS.write_bytes(buffer.getvalue())
+    args.out.write_bytes(buffer.getvalue())
     print(
-        f"wrote {HEADS.relative_to(ROOT)} ({len(buffer.getvalue()) / 1e6:.2f} MB), version "
+        f"wrote {args.out} ({len(buffer.getvalue()) / 1e6:.2f} MB), version "
         f"{version}, l2={l2:g}, k={k}, {time.perf_counter() - started:.0f} s"
     )
     return 0

@@ -35,12 +35,14 @@ class TogetherModel:
         ]
 
 
-class Silent:
-    name = "silent"
+class Faint:
+    """The line reader: a step alone reads faintly of grooming (a signal, far from a refusal)."""
+
+    name = "faint"
     version = "1"
 
     def score_batch(self, texts: Sequence[str]) -> list[dict[Category, float]]:
-        return [{} for _ in texts]
+        return [{Category.CHILD_SAFETY: 0.25} if STEP in text else {} for text in texts]
 
 
 def pipeline_with(store: SafetyStore, clock: FakeClock) -> tuple[SafetyPipeline, TogetherModel]:
@@ -49,7 +51,7 @@ def pipeline_with(store: SafetyStore, clock: FakeClock) -> tuple[SafetyPipeline,
     )
     together = TogetherModel()
     pipeline.model = LoadedModel(
-        scorer=InlineScorer(Silent()), name="silent@1", semantic=InlineScorer(together)
+        scorer=InlineScorer(Faint()), name="faint@1", semantic=InlineScorer(together)
     )
     return pipeline, together
 
@@ -115,3 +117,18 @@ async def test_a_long_trail_is_read_from_its_latest_words(
         clock.advance(5)
     [joined] = together.read
     assert len(joined) == 300 and joined.endswith("end2")
+
+
+async def test_a_trail_without_a_signal_is_not_read_together(
+    store: SafetyStore, clock: FakeClock
+) -> None:
+    # Ordinary talk: no line carries even a faint signal, so the encoder is spared the reading.
+    pipeline, together = pipeline_with(store, clock)
+    for n in range(8):
+        clock.advance(5)
+        assert (await pipeline.screen(say(f"on parle du match {n}"))).deliver
+    assert together.read == []
+    # One faint line (the ninth, a due one) makes the trail worth reading.
+    clock.advance(5)
+    await pipeline.screen(say(f"{STEP} neuf"))
+    assert len(together.read) == 1 and together.read[0].endswith(f"{STEP} neuf")

@@ -31,7 +31,8 @@ HARMFUL = [
     ("drugs", "general", "je vends de la c0c@ïne", ErrorCode.CONTENT_BLOCKED),
     ("weapons", "general", "qui veut acheter un gl0ck", ErrorCode.CONTENT_BLOCKED),
     ("violence", "general", "je vais te t.u.e.r", ErrorCode.CONTENT_BLOCKED),
-    ("harassment", "general", "espèce de c0nn4rd", ErrorCode.WARNED),
+    # The rule alone warns (0.6); the model is sure enough of an insult this plain to block.
+    ("harassment", "general", "espèce de c0nn4rd", ErrorCode.CONTENT_BLOCKED),
     ("personal_data", "rencontres", "appelle moi au 06.12.34.56.78", ErrorCode.CONTENT_BLOCKED),
     ("off_platform", "rencontres", "ajoute moi sur s n @ p", ErrorCode.CONTENT_BLOCKED),
     ("scam", "rencontres", "argent f@cile, gains g@rantis", ErrorCode.CONTENT_BLOCKED),

@@ -191,7 +191,8 @@ class FaintModel:
     version = "1"
 
     def score_batch(self, texts: Sequence[str]) -> list[dict[Category, float]]:
-        return [{Category.OFF_PLATFORM: 0.4 if "zz-faint" in t else 0.0} for t in texts]
+        # 0.3 weighs 0.27: under a low-severity rule's 0.35, the mildest signal that adds up.
+        return [{Category.OFF_PLATFORM: 0.3 if "zz-faint" in t else 0.0} for t in texts]
 
 
 async def test_a_faint_reading_repeated_over_many_lines_is_not_a_refusal(

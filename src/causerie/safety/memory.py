@@ -172,6 +172,19 @@ class ConversationMemory:
         while len(self._threads) > self.max_threads:
             self._threads.popitem(last=False)
 
+    def carries_signal(
+        self, author: str, conversation: str, categories: frozenset[Category], now: float
+    ) -> bool:
+        """Whether one of the author's texts in the conversation within the reading's horizon
+        (two half-lives) scored at least ``min_signal`` in one of ``categories``."""
+        thread = self._threads.get((author, conversation))
+        if thread is None:
+            return False
+        horizon = now - 2 * self.policy.half_life_minutes * 60
+        return any(
+            said.at >= horizon and not categories.isdisjoint(said.scores) for said in thread.said
+        )
+
     def trail(self, author: str, conversation: str, text: str, now: float) -> list[str]:
         """The author's recent texts in the conversation, this one last (at most
         ``semantic_window``, none older than two half-lives)."""

@@ -985,6 +985,18 @@ class ConversationStage:
             context.author_key, conversation, check.now
         ):
             return None
+        if policy.semantic_needs_signal and not (
+            any(
+                check.own_scores.get(c, 0.0) >= policy.min_signal
+                for c in policy.semantic_categories
+            )
+            or memory.carries_signal(
+                context.author_key, conversation, policy.semantic_categories, check.now
+            )
+        ):
+            # Nothing in the trail reads even faintly of a set-up: reading it together would
+            # cost the encoder five lines' worth for nothing.
+            return None
         wanted = set(policy.semantic_categories)
         # Grooming is an adult's approach to a minor: not among adults, nor among teens.
         if context.audience == "adults" or context.author_band != "18+":

@@ -106,6 +106,9 @@ class ConversationPolicy:
     # about five lines' worth.
     semantic_every: int = 2
     semantic_threshold: float = 0.5
+    # Read together only when one of the trail's texts (this one included) carries a signal of
+    # its own (min_signal) in one of the semantic categories.
+    semantic_needs_signal: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +195,13 @@ def _number(table: dict[str, Any], key: str, where: str, default: float | None =
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PolicyError(f"{where}: {key} must be a number")
     return float(value)
+
+
+def _flag(table: dict[str, Any], key: str, where: str, default: bool) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise PolicyError(f"{where}: {key} must be true or false")
+    return value
 
 
 def _thresholds(raw: object, where: str) -> Thresholds:
@@ -295,6 +305,7 @@ def parse_policy(data: dict[str, Any], source: str) -> Policy:
         semantic_window=semantic_window,
         semantic_every=semantic_every,
         semantic_threshold=_number(conv, "semantic_threshold", where, 0.5),
+        semantic_needs_signal=_flag(conv, "semantic_needs_signal", where, False),
     )
     model = data.get("model", {})
     stance = data.get("stance", {})
