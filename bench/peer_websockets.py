@@ -5,6 +5,8 @@ one encode per message sent, one write per member. Protocol (JSON text frames)::
 
     -> {"join": "r0"}                      <- {"joined": "r0"}
     -> {"room": "r0", "text": "..."}       <- {"type": "message", "room": "r0", "text": "..."}
+    -> {"name": "Peerb"}                   <- {"named": "Peerb"}
+    -> {"to": "Peerb", "text": "..."}      <- (to Peerb only) {"type": "private", "text": "..."}
 """
 
 from __future__ import annotations
@@ -18,13 +20,21 @@ from websockets.asyncio.server import ServerConnection, broadcast, serve
 
 async def main(port: int) -> None:
     rooms: dict[str, set[ServerConnection]] = {}
+    names: dict[str, ServerConnection] = {}
 
     async def handler(ws: ServerConnection) -> None:
         mine: set[str] = set()
         try:
             async for raw in ws:
                 frame = json.loads(raw)
-                if "join" in frame:
+                if "to" in frame:
+                    target = names.get(frame["to"])
+                    if target is not None:
+                        await target.send(json.dumps({"type": "private", "text": frame["text"]}))
+                elif "name" in frame:
+                    names[frame["name"]] = ws
+                    await ws.send(json.dumps({"named": frame["name"]}))
+                elif "join" in frame:
                     room = frame["join"]
                     rooms.setdefault(room, set()).add(ws)
                     mine.add(room)

@@ -265,6 +265,20 @@ class Wire:
             await ws.send(json.dumps({"join": room}))
             await _until(ws, lambda m: '"joined"' in m)
 
+    async def name(self, ws: ClientConnection, index: int) -> None:
+        """Make the connection reachable by name for private messages (causerie: its
+        nickname, given at entry)."""
+        if self.dialect == "plain":
+            await ws.send(json.dumps({"name": nickname(index)}))
+            await _until(ws, lambda m: '"named"' in m)
+        elif self.dialect != "causerie":
+            raise SystemExit(f"--private: the {self.dialect} peer has no private messages")
+
+    def private(self, to: str, text: str, ref: str) -> str:
+        if self.dialect == "causerie":
+            return json.dumps({"type": "private", "to": to, "text": text, "ref": ref})
+        return json.dumps({"to": to, "text": text})
+
     def say(self, room: str, text: str, ref: str) -> str:
         if self.dialect == "causerie":
             return json.dumps({"type": "say", "room": room, "text": text, "ref": ref})
@@ -386,14 +400,28 @@ async def rate_run(peer: Peer, args: argparse.Namespace) -> dict[str, Any]:
         async with sem:
             await wire.join(ws, room)
 
-    await asyncio.gather(*(join(ws, room) for ws, room in zip(sockets, member_rooms, strict=True)))
+    async def name(ws: ClientConnection, index: int) -> None:
+        async with sem:
+            await wire.name(ws, index)
+
+    if args.private:
+        # Pairs: the first of each sends private messages to the second.
+        await asyncio.gather(*(name(ws, i) for i, ws in enumerate(sockets)))
+        member_rooms = [nickname(i + 1) for i in range(total)]
+    else:
+        await asyncio.gather(
+            *(join(ws, room) for ws, room in zip(sockets, member_rooms, strict=True))
+        )
     setup = round(time.monotonic() - started, 2)
     await asyncio.sleep(1.0)
     rss_held = peer.rss()
     readers = [asyncio.create_task(wire.receive(ws)) for ws in sockets]
-    senders = [
-        (sockets[i], member_rooms[i]) for i in range(total) if i // args.rooms < args.senders
-    ]
+    if args.private:
+        senders = [(sockets[i], member_rooms[i]) for i in range(0, total - 1, 2)]
+    else:
+        senders = [
+            (sockets[i], member_rooms[i]) for i in range(total) if i // args.rooms < args.senders
+        ]
     steps = []
     for number, rate in enumerate(float(r) for r in args.rate.split(",")):
         steps.append(await rate_step(peer, wire, senders, number + 1, rate, args))
@@ -446,12 +474,14 @@ async def rate_step(
             ref = f"{number}:{position}:{n}"
             if measured:
                 wire.sent_at[ref] = now
-            await ws.send(wire.say(room, bench_text(number, measured, now, n), ref))
+            text = bench_text(number, measured, now, n)
+            frame = wire.private(room, text, ref) if args.private else wire.say(room, text, ref)
+            await ws.send(frame)
             sent += 1
             measured_sent += measured
 
     await asyncio.gather(*(run(i, ws, room) for i, (ws, room) in enumerate(senders)))
-    expected = measured_sent * args.members
+    expected = measured_sent * (1 if args.private else args.members)
     deadline = time.monotonic() + 15
     tally = wire.steps.setdefault(str(number).encode(), Tally())
     while tally.delivered < expected and time.monotonic() < deadline:  # noqa: ASYNC110
@@ -571,6 +601,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--rooms", type=int, default=5)
     parser.add_argument("--members", type=int, default=20)
     parser.add_argument("--senders", type=int, default=2, help="sending members per room")
+    parser.add_argument(
+        "--private",
+        action="store_true",
+        help="rate: rooms x members connections in pairs, the first of each sending private"
+        " messages to the second (causerie and websockets only)",
+    )
     parser.add_argument("--rate", default="200", help="messages/s over all rooms; a comma list")
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--warmup", type=float, default=3.0)
