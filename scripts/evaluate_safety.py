@@ -27,7 +27,7 @@ from typing import Any
 from causerie.chat.hooks import Peer
 from causerie.chat.hub import LocalSession
 from causerie.cli.trial import AGE_OF_BAND, TrialSite, live_outcome, trial_site
-from causerie.errors import ChatError
+from causerie.errors import ChatError, ErrorCode
 from causerie.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,7 +56,7 @@ async def evaluate_line(site: TrialSite, line: dict[str, Any]) -> str | None:
         audience=AUDIENCE_OF_CONTEXT.get(context, "all"),
         to_band=RECIPIENT_BAND.get(context),
     )
-    if refused is not None and not private and refused.code.value == "room_forbidden":
+    if refused is not None and not private and refused.code is ErrorCode.ROOM_FORBIDDEN:
         return f"join {refused.code.value}"  # the room is closed to this author
     return refusal_text(refused)
 

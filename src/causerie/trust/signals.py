@@ -484,6 +484,8 @@ _NEGATIVE_REQUEST = re.compile(
 
 # Signals that prevention talk can carry; "ne dis rien à personne" is itself secrecy.
 _ADVICE_CANCELS = frozenset({Signal.ASK_PHOTO, Signal.MEETING, Signal.OFF_PLATFORM})
+# What a warning (moderation/stance.py) cancels: the same, and money named to warn against it.
+_WARNING_CANCELS = _ADVICE_CANCELS | {Signal.GIFTS_MONEY}
 
 
 def _advice(words: str, start: int) -> bool:
@@ -524,10 +526,11 @@ def detect(form: Forms) -> Detection:
     found: set[Signal] = {s for s, p in _PATTERNS.items() if _requested(s, p, words)}
     if Signal.MEETING in found and _group_plan(words):
         found.discard(Signal.MEETING)
-    if warns(form):
-        # "Si on vous propose de l'argent sur insta c'est une arnaque, signalez le compte": the
-        # app and the money are named to warn. A handle or a number given still counts.
-        found -= _ADVICE_CANCELS | {Signal.GIFTS_MONEY}
+    # "Si on vous propose de l'argent sur insta c'est une arnaque, signalez le compte": the app
+    # and the money are named to warn. A handle or a number given still counts. The stance is
+    # read only when there is something it could cancel.
+    if found & _WARNING_CANCELS and warns(form):
+        found -= _WARNING_CANCELS
     if _APP_NAMES.search(words) or _SQUASHED_APPS.search(form.squashed):
         found.add(Signal.APP_MENTION)
     if (
