@@ -40,10 +40,10 @@ import numpy.typing as npt
 
 from causerie.safety.categories import Category
 from causerie.safety.model.dataset import Example, load, overlap_key
+from causerie.safety.model.encoder import Encoder
 from causerie.safety.model.semantic import (
     HARMLESS,
     HEADS_FILE,
-    Encoder,
     ExemplarBank,
     Heads,
     exemplar_scores,

