@@ -112,6 +112,9 @@ class Encoder:
         # Chat repeats its short lines ("salut", "mdr", "ça va ?"); a text run alone always
         # embeds the same, so what was read once is kept (lru_cache is thread-safe).
         self._short_line = lru_cache(maxsize=SHORT_LINES_KEPT)(self._read_alone)
+        # A text run alone has one layout per length: built once each (about a third of a
+        # short line's cost otherwise).
+        self._layout = lru_cache(maxsize=1024)(self._layout_uncached)
         self.encode(["warm-up"])
 
     def encode(self, texts: Sequence[str]) -> FloatArray:
@@ -135,6 +138,29 @@ class Encoder:
         if pieces:
             out[first:] = self._run(pieces[first:])
         return out
+
+    def _layout_uncached(self, lengths: tuple[int, ...]) -> dict[str, Any]:
+        """The graph's inputs that depend only on the sentences' lengths: each token's n-gram
+        windows, which token belongs to which sentence, and the lengths."""
+        sizes = np.array(lengths, dtype=np.int64)
+        count = int(sizes.sum())
+        starts = np.zeros(len(sizes), dtype=np.int64)
+        np.cumsum(sizes[:-1], out=starts[1:])
+        first = np.repeat(starts, sizes)[:, None]
+        end = np.repeat(starts + sizes, sizes)[:, None]
+        position = np.arange(count, dtype=np.int64)[:, None]
+        layout: dict[str, Any] = {}
+        for n, offsets in self._offsets.items():
+            window = position + offsets
+            # A slot outside its sentence reads the graph's zero row (index ``count``).
+            layout[f"window{n}"] = np.where((window >= first) & (window < end), window, count)
+        segments = np.zeros((len(sizes), count), dtype=np.float32)
+        segments[np.repeat(np.arange(len(sizes)), sizes), position[:, 0]] = 1.0
+        layout["segments"] = segments
+        layout["lengths"] = sizes.astype(np.float32)[:, None]
+        for array in layout.values():
+            array.flags.writeable = False
+        return layout
 
     def _read_alone(self, prepared: str) -> FloatArray:
         row: FloatArray = self._run([self.tokenize(prepared)])[0]
@@ -165,27 +191,12 @@ class Encoder:
         return [self._start, *ids, self._end]
 
     def _run(self, group: Sequence[list[int]]) -> FloatArray:
-        lengths = np.fromiter(map(len, group), dtype=np.int64, count=len(group))
-        count = int(lengths.sum())
-        flat = np.fromiter(chain.from_iterable(group), dtype=np.int64, count=count)
+        lengths = tuple(map(len, group))
+        flat = np.fromiter(chain.from_iterable(group), dtype=np.int64, count=sum(lengths))
         chunk = flat % _CHUNKS
         emb = self._table[flat].astype(np.float32)
         emb *= self._scale[chunk, None]
         emb += self._lo[chunk, None]
-        sentence = np.repeat(np.arange(len(group)), lengths)
-        starts = np.zeros(len(group), dtype=np.int64)
-        np.cumsum(lengths[:-1], out=starts[1:])
-        first = np.repeat(starts, lengths)[:, None]
-        end = np.repeat(starts + lengths, lengths)[:, None]
-        position = np.arange(count, dtype=np.int64)[:, None]
-        feed: dict[str, Any] = {"emb": emb}
-        for n, offsets in self._offsets.items():
-            window = position + offsets
-            # A slot outside its sentence reads the graph's zero row (index ``count``).
-            feed[f"window{n}"] = np.where((window >= first) & (window < end), window, count)
-        segments = np.zeros((len(group), count), dtype=np.float32)
-        segments[sentence, position[:, 0]] = 1.0
-        feed["segments"] = segments
-        feed["lengths"] = lengths.astype(np.float32)[:, None]
+        feed: dict[str, Any] = {"emb": emb, **self._layout(lengths)}
         result: FloatArray = self._session.run(None, feed)[0]
         return result
