@@ -61,6 +61,35 @@ def test_patterns_and_phrases_fire(text: str, rule: str) -> None:
     assert rule in rules(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("qq1 a de la keta pour samedi ?", "fr.drugs.sale"),
+        ("quelqu'un a du 🍃 pour ce soir", "fr.drugs.sale"),
+        ("ecsta a dix balles le cachet", "fr.drugs.offer"),
+        ("top qualité, 60 le g", "fr.drugs.offer"),
+        ("🔌 in the area ❄️ hmu", "intl.drugs.emoji_offer"),
+    ],
+)
+def test_drug_asks_prices_in_words_and_emoji_offers_fire(text: str, rule: str) -> None:
+    assert rule in rules(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "qui a du thé ?",
+        "quelqu'un a de la farine pour les crêpes ?",
+        "dix balles le ticket de cinéma",
+        "200 g de farine et 3 oeufs",
+        "le safran c'est 30 euros le gramme",
+        "hmu if you want to play tonight",
+    ],
+)
+def test_their_look_alikes_do_not(text: str) -> None:
+    assert not {r for r in rules(text) if ".drugs." in r}
+
+
 def test_rules_apply_only_to_their_audiences_and_subjects() -> None:
     # Meeting requests are grooming signals towards a minor, ordinary talk between adults.
     assert "fr.child_safety.meeting" in rules("on peut se voir ?", audience="teens")
