@@ -65,6 +65,7 @@ def test_patterns_and_phrases_fire(text: str, rule: str) -> None:
     ("text", "rule"),
     [
         ("qq1 a de la keta pour samedi ?", "fr.drugs.sale"),
+        ("qq1 a de la k e t a pour samedi ?", "fr.drugs.sale"),
         ("quelqu'un a du 🍃 pour ce soir", "fr.drugs.sale"),
         ("ecsta a dix balles le cachet", "fr.drugs.offer"),
         ("top qualité, 60 le g", "fr.drugs.offer"),
