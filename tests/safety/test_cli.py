@@ -11,9 +11,11 @@ from causerie.cli.main import main
 
 
 def test_check_shows_the_normalised_text_rules_scores_and_decision(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     assert main(["policy", "check", "ajoute moi sur s.n.a.p", "--no-model"]) == 0
+    # The trial node's retention key is its own and goes with it: nothing to back up.
+    assert "retention key file" not in caplog.text
     out = capsys.readouterr().out
     assert "normalised  'ajoute moi sur snap'" in out
     assert "fr.off_platform.request" in out

@@ -23,6 +23,7 @@ from causerie.chat.hooks import Peer
 from causerie.chat.hub import LocalSession
 from causerie.domain import Audience
 from causerie.errors import ChatError
+from causerie.legal.crypto import Keyring
 from causerie.node import Node
 from causerie.protocol import frames as f
 from causerie.settings import BusSettings, DatabaseSettings, Settings
@@ -117,6 +118,10 @@ class TrialSite:
         return None
 
 
+def _keys_file(directory: str) -> Path:
+    return Path(directory) / "keys" / "retention.keys"
+
+
 def trial_settings(settings: Settings, directory: str) -> Settings:
     """The operator's safety and minors settings on a node that keeps everything in
     ``directory``."""
@@ -125,7 +130,7 @@ def trial_settings(settings: Settings, directory: str) -> Settings:
             "database": DatabaseSettings(url=f"sqlite+aiosqlite:///{directory}/chat.db"),
             "bus": BusSettings(),
             "legal": settings.legal.model_copy(
-                update={"keys_file": Path(directory) / "keys" / "retention.keys"}
+                update={"keys_file": _keys_file(directory)}
             ),
             # One text at a time: the model is always given time to answer.
             "safety": settings.safety.model_copy(update={"model_timeout_ms": 10_000}),
@@ -141,7 +146,11 @@ def trial_settings(settings: Settings, directory: str) -> Settings:
 @asynccontextmanager
 async def trial_site(settings: Settings) -> AsyncIterator[TrialSite]:
     with tempfile.TemporaryDirectory(prefix="causerie-trial-") as directory:
-        node = Node(trial_settings(settings, directory))
+        trial = trial_settings(settings, directory)
+        # The trial's retention key lives and dies with it: made here, so that the node does
+        # not tell the operator to back up a key that is gone when the command returns.
+        Keyring.generate().save(_keys_file(directory))
+        node = Node(trial)
         await node.start()
         try:
             yield TrialSite(node)
