@@ -129,9 +129,7 @@ def trial_settings(settings: Settings, directory: str) -> Settings:
         update={
             "database": DatabaseSettings(url=f"sqlite+aiosqlite:///{directory}/chat.db"),
             "bus": BusSettings(),
-            "legal": settings.legal.model_copy(
-                update={"keys_file": _keys_file(directory)}
-            ),
+            "legal": settings.legal.model_copy(update={"keys_file": _keys_file(directory)}),
             # One text at a time: the model is always given time to answer.
             "safety": settings.safety.model_copy(update={"model_timeout_ms": 10_000}),
             # Adults-only rooms would need an age token; a trial is about the text.
