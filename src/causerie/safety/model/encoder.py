@@ -144,8 +144,8 @@ class Encoder:
         # embeds the same, so what was read once is kept (lru_cache is thread-safe).
         self._short_line = lru_cache(maxsize=SHORT_LINES_KEPT)(self._read_alone)
         # A text run alone has one layout per length: built once each (about a third of a
-        # short line's cost otherwise).
-        self._layout = lru_cache(maxsize=1024)(self._layout_uncached)
+        # short line's cost otherwise). A batch's lengths seldom repeat: never kept.
+        self._alone_layout = lru_cache(maxsize=1024)(self._layout)
         self.encode(["warm-up"])
 
     def encode(self, texts: Sequence[str]) -> FloatArray:
@@ -154,10 +154,8 @@ class Encoder:
         if not self.exact_in_batches:
             for i, text in enumerate(texts):
                 prepared = prepare(text)
-                if len(prepared) <= SHORT_LINE:
-                    out[i] = self._short_line(prepared)
-                else:
-                    out[i] = self._run([self.tokenize(prepared)])[0]
+                short = len(prepared) <= SHORT_LINE
+                out[i] = self._short_line(prepared) if short else self._read_alone(prepared)
             return out
         pieces = [self.tokenize(prepare(t)) for t in texts]
         first, tokens = 0, 0
@@ -170,7 +168,7 @@ class Encoder:
             out[first:] = self._run(pieces[first:])
         return out
 
-    def _layout_uncached(self, lengths: tuple[int, ...]) -> dict[str, Any]:
+    def _layout(self, lengths: tuple[int, ...]) -> dict[str, Any]:
         """The graph's inputs that depend only on the sentences' lengths: each token's n-gram
         windows, which token belongs to which sentence, and the lengths."""
         sizes = np.array(lengths, dtype=np.int64)
@@ -228,6 +226,7 @@ class Encoder:
         emb = self._table[flat].astype(np.float32)
         emb *= self._scale[chunk, None]
         emb += self._lo[chunk, None]
-        feed: dict[str, Any] = {"emb": emb, **self._layout(lengths)}
+        layout = self._alone_layout(lengths) if len(lengths) == 1 else self._layout(lengths)
+        feed: dict[str, Any] = {"emb": emb, **layout}
         result: FloatArray = self._session.run(None, feed)[0]
         return result
