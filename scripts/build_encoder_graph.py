@@ -63,15 +63,14 @@ def build(backend) -> onnx.ModelProto:  # type: ignore[no-untyped-def]
         return y
 
     eps = float(b.eps)
+
+    def layer_norm(x: str, gamma: np.ndarray, beta: np.ndarray, name: str, output: str) -> str:
+        scale, shift = const(f"{name}.g", gamma), const(f"{name}.b", beta)
+        return node("LayerNormalization", [x, scale, shift], output, axis=-1, epsilon=eps)
+
     zero_row = const("zero_row", np.zeros((1, CNN_DIM), dtype=np.float32))
     x = dense("emb", b.proj_W, b.proj_b, "proj")
-    x = node(
-        "LayerNormalization",
-        [x, const("ln_all.g", b.ln_g_all), const("ln_all.b", b.ln_b_all)],
-        "proj.ln",
-        axis=-1,
-        epsilon=eps,
-    )
+    x = layer_norm(x, b.ln_g_all, b.ln_b_all, "ln_all", "proj.ln")
     branches = ["emb"]
     for i, (n, _left) in enumerate(ORDERS):
         xs = node(
@@ -95,13 +94,7 @@ def build(backend) -> onnx.ModelProto:  # type: ignore[no-untyped-def]
             residual = node("Add", [h, residual], f"b{n}.l{layer}.res")
         branches.append(residual)
     feats = node("Concat", branches, "feats", axis=1)
-    feats = node(
-        "LayerNormalization",
-        [feats, const("ln.g", b.ln_g), const("ln.b", b.ln_b)],
-        "feats.ln",
-        axis=-1,
-        epsilon=eps,
-    )
+    feats = layer_norm(feats, b.ln_g, b.ln_b, "ln", "feats.ln")
     # Sum the tokens of each sentence, then project (the sum commutes with the projection).
     sums = node("MatMul", ["segments", feats], "sums")
     mean = dense(sums, b.cnn_W, None, "cnn")
