@@ -55,15 +55,7 @@ def test_shipped_packs_cover_every_category_in_french_and_english() -> None:
         ("this is our secret", "en.child_safety.secrecy"),
         ("viens seul et ramène ton téléphone", "fr.violence.ambush"),
         ("dirty immigrants", "en.harassment.hate"),
-    ],
-)
-def test_patterns_and_phrases_fire(text: str, rule: str) -> None:
-    assert rule in rules(text)
-
-
-@pytest.mark.parametrize(
-    ("text", "rule"),
-    [
+        # Drug asks, prices in words and emoji offers.
         ("qq1 a de la keta pour samedi ?", "fr.drugs.sale"),
         ("qq1 a de la k e t a pour samedi ?", "fr.drugs.sale"),
         ("quelqu'un a du 🍃 pour ce soir", "fr.drugs.sale"),
@@ -72,7 +64,7 @@ def test_patterns_and_phrases_fire(text: str, rule: str) -> None:
         ("🔌 in the area ❄️ hmu", "intl.drugs.emoji_offer"),
     ],
 )
-def test_drug_asks_prices_in_words_and_emoji_offers_fire(text: str, rule: str) -> None:
+def test_patterns_and_phrases_fire(text: str, rule: str) -> None:
     assert rule in rules(text)
 
 
@@ -87,7 +79,7 @@ def test_drug_asks_prices_in_words_and_emoji_offers_fire(text: str, rule: str) -
         "hmu if you want to play tonight",
     ],
 )
-def test_their_look_alikes_do_not(text: str) -> None:
+def test_drug_look_alikes_do_not_fire_drug_rules(text: str) -> None:
     assert not {r for r in rules(text) if ".drugs." in r}
 
 
