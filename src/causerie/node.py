@@ -16,6 +16,8 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 from causerie import metrics
 from causerie.bus import Bus, create_bus
 from causerie.chat.core import ChatCore
@@ -172,6 +174,10 @@ class Node:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
+        # The model's products are a few hundred floats a message: OpenBLAS's threads (one per
+        # core) would spin after each of them, as much CPU as the event loop, and on the
+        # core the loop needs. Every core is used by --workers instead.
+        threadpool_limits(limits=1, user_api="blas")
         # A bad reserved-names file stops the node here, not at the first entry.
         load_reserved_names(self.settings.chat.reserved_names_file)
         if self.settings.database.auto_migrate:
