@@ -4,11 +4,12 @@
 call :meth:`Delivery.deliver`, so nothing reaches a recipient without the moderation verdict, a
 stored row and its lawful traffic record.
 
-The ack tells the truth (docs/protocol.md, "Acks"): the row is stored *pending*, and confirmed
-(made visible in history) only after its traffic record is written and the bus confirmed the
-publication, as the last step before the ack. A failure on the way takes the row back, so an
-``internal_error`` leaves nothing stored; a node that dies on the way leaves a pending row
-nobody is shown. A client's ``request`` id makes a retry return the first ack.
+The ack tells the truth (docs/protocol.md, "Acks"): the message's id is reserved, its traffic
+record written, the bus confirms the publication, and only then is its row written (visible in
+history), as the last step before the ack: one commit on each database per message, shared by
+every message waiting under load. A failure on the way stores nothing, so an ``internal_error``
+leaves nothing behind (a frame already sent is followed by ``removed``); a node that dies on the
+way leaves no row. A client's ``request`` id makes a retry return the first ack.
 """
 
 from __future__ import annotations
@@ -135,23 +136,12 @@ class Delivery:
         now = core.clock()
         deliver_text = verdict.text if verdict.text is not None else text
         room, recipient = destination.room, destination.recipient
-        message_id = await core.messages.add(
-            room_id=room.id if room is not None else None,
-            sender_session=session.id,
-            sender_nickname=session.nickname,
-            recipient_session=recipient.id if recipient is not None else None,
-            recipient_nickname=recipient.nickname if recipient is not None else None,
-            text=deliver_text,
-            blurred=verdict.blurred,
-            created_at=now,
-            expires_at=now + core.visible_seconds,
-            pending=True,
-            request_key=key,
-        )
-        content = ContentRef.message(message_id, private=recipient is not None)
-        await self.record_content(session, message_id, str(content), peer, now)
+        message_id = await core.messages.reserve_id()
+        content = str(ContentRef.message(message_id, private=recipient is not None))
+        # Before anything is shown or stored: no record, no message.
+        await core.traffic.content_created(session.id, session.nickname, content, peer, now)
         if verdict.stored is not None:
-            await verdict.stored(str(content))
+            await verdict.stored(content)
         frame: f.ServerFrame
         target: dict[str, str]
         if room is not None:
@@ -177,39 +167,41 @@ class Delivery:
                 blurred=verdict.blurred,
                 sender_key=session.key,
             )
+        # The bus returns once the broker confirmed it has the envelope (causerie.bus).
+        await core.publish(frame, sender_key=session.key, **target)
         try:
-            # The bus returns once the broker confirmed it has the envelope (causerie.bus).
-            await core.publish(frame, sender_key=session.key, **target)
-        except BaseException:
-            await self._take_back(message_id)
-            raise
-        try:
-            await core.messages.confirm(message_id, key)
+            # The last step: the row, visible in history, committed before the ack.
+            await core.messages.add(
+                message_id=message_id,
+                room_id=room.id if room is not None else None,
+                sender_session=session.id,
+                sender_nickname=session.nickname,
+                recipient_session=recipient.id if recipient is not None else None,
+                recipient_nickname=recipient.nickname if recipient is not None else None,
+                text=deliver_text,
+                blurred=verdict.blurred,
+                created_at=now,
+                expires_at=now + core.visible_seconds,
+                request_key=key,
+            )
         except RequestAcknowledged as raced:
             # A retry of this request, on another connection, was acknowledged first: that one
-            # stands; this copy goes, and recipients are told to take it off their screens.
-            await self._take_back(message_id, retract=target)
+            # stands; recipients are told to take this copy off their screens.
+            await self._retract(message_id, target)
             return f.Ack(ref=ref, id=raced.first.id, at=raced.first.created_at)
         except BaseException:
-            await self._take_back(message_id, retract=target)
+            await self._retract(message_id, target)
             raise
         return f.Ack(ref=ref, id=message_id, at=now)
 
-    async def _take_back(self, message_id: int, retract: dict[str, str] | None = None) -> None:
-        """Undo a delivery that cannot be acknowledged: the row (pending, so never shown) goes,
-        and when the frame was already sent, a ``removed`` follows it. Best effort: this runs
-        while something is failing, and the pending row stays hidden even if it cannot go."""
+    async def _retract(self, message_id: int, target: dict[str, str]) -> None:
+        """Take back a frame already sent for a message that cannot be acknowledged (its row
+        could not be written): a ``removed`` follows it. Best effort: this runs while something
+        is failing."""
         try:
-            await self.core.messages.discard(message_id)
+            await self.core.publish(f.Removed(id=message_id, room=target.get("room")), **target)
         except Exception:
-            log.exception("could not discard unacknowledged message %s", message_id)
-        if retract is not None:
-            try:
-                await self.core.publish(
-                    f.Removed(id=message_id, room=retract.get("room")), **retract
-                )
-            except Exception:
-                log.exception("could not retract unacknowledged message %s", message_id)
+            log.exception("could not retract unacknowledged message %s", message_id)
 
     async def record_content(
         self, session: LocalSession, message_id: int, content_id: str, peer: Peer, now: float

@@ -4,20 +4,21 @@ The purge deletes without exception: content that must outlive the window (a rep
 escalation, a preservation order) is copied into the separate evidence store when that happens,
 so this table never needs to know about legal holds.
 
-Writes go through a group commit (:class:`GroupCommit`): one writer per node takes every insert
-that is pending, writes them in one transaction and wakes each caller with its id once that
-transaction is committed. An idle node commits a message at once; under load the messages that
-queued while the previous commit ran share the next one (one fsync for all of them). On a SQLite
-file the writer is a thread with its own plain ``sqlite3`` connection (a point insert and commit
-costs ~80 µs there against ~550 µs through the async engine); elsewhere (PostgreSQL, an
-in-memory SQLite database) it is one ``INSERT ... RETURNING`` per batch through the engine.
+Writes go through a group commit (:class:`GroupCommit`): one writer per node takes every row
+waiting, writes them in one transaction and wakes each caller once that transaction is
+committed. An idle node commits a message at once; under load the messages that queued while the
+previous commit ran share the next one (one fsync for all of them). On a SQLite file the writer
+is a thread with its own plain ``sqlite3`` connection (a point insert and commit costs ~80 µs
+there against ~550 µs through the async engine); elsewhere (PostgreSQL, an in-memory SQLite
+database) it is one ``executemany`` insert per batch through the engine.
 
-A chat message is stored *pending* (:meth:`MessageStore.add` with ``pending=True``) and
-*confirmed* by the last step before its ack (:meth:`MessageStore.confirm`, through the same
-writer, so under load a confirmation shares the commit of the next inserts). Histories read only
-confirmed rows: a node that dies between the two leaves a row nobody is shown, which the purge
-removes with the rest. A confirmed row's ``request_key`` is unique: a client's retry of a request
-finds the first ack (:meth:`MessageStore.acknowledged`) instead of making a second message.
+A chat message's id is reserved first (:meth:`MessageStore.reserve_id`, from a block this node
+holds: :class:`MessageIds`), so its traffic record and its frames can name it; its row is
+written once, visible, as the last step before its ack (causerie.chat.delivery). A node that
+dies before that leaves no row at all. A row's ``request_key`` is unique: a client's retry of a
+request finds the first ack (:meth:`MessageStore.acknowledged`) instead of making a second
+message. (``pending`` rows, hidden from every history, were written by earlier versions, which
+stored a row first and confirmed it before the ack; the purge removes what is left of them.)
 """
 
 from __future__ import annotations
@@ -30,13 +31,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, insert, or_, select, update
+from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from causerie import metrics
-from causerie.store.database import SqliteWriter, sqlite_file
-from causerie.store.schema import messages
+from causerie.store.database import SqliteWriter, insert_rows, sqlite_file
+from causerie.store.schema import message_ids, messages
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +95,9 @@ def recent_in_room_query(room_id: str, since: float, limit: int) -> Select[Any]:
     )
 
 
-# The columns a new message row gets, in the order of a pending insert's values.
+# The columns a new message row gets, in the order of an insert's values.
 _INSERT_COLUMNS = (
+    "id",
     "room_id",
     "sender_session",
     "sender_nickname",
@@ -106,72 +108,98 @@ _INSERT_COLUMNS = (
     "photo_id",
     "created_at",
     "expires_at",
-    "pending",
     "request_key",
 )
 _INSERT_SQL = (
     f"INSERT INTO messages ({', '.join(_INSERT_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in _INSERT_COLUMNS)})"
 )
-# At most this many operations in one transaction; more wait for the next one.
+# At most this many rows in one transaction; more wait for the next one.
 _BATCH = 500
 _Row = tuple[Any, ...]
-# One operation of the writer: a new row (answered with its id), or the id of a pending row to
-# confirm (answered 1 if the row is there, 0 if it is gone).
-_INSERT, _CONFIRM = "insert", "confirm"
-_Op = tuple[str, Any]
+# Ids a node reserves at once: one small transaction per this many messages, and a restart
+# leaves at most this many unused.
+ID_BLOCK = 1000
+_ID_SEQUENCE = "messages"
 
 
-def _apply_sqlite(connection: sqlite3.Connection, ops: Sequence[_Op]) -> list[int]:
-    """The writer thread's transaction: inserts first, then confirmations, one commit."""
-    cursor = connection.cursor()
-    results: dict[int, int] = {}
-    try:
-        cursor.execute("BEGIN IMMEDIATE")
-        for i, (kind, value) in enumerate(ops):
-            if kind == _INSERT:
-                cursor.execute(_INSERT_SQL, value)
-                results[i] = cursor.lastrowid or 0
-        confirms = [(i, value) for i, (kind, value) in enumerate(ops) if kind == _CONFIRM]
-        if confirms:
-            marks = ", ".join("?" for _ in confirms)
-            found = {
-                row[0]
-                for row in cursor.execute(
-                    f"UPDATE messages SET pending = 0 WHERE id IN ({marks}) RETURNING id",
-                    [message_id for _, message_id in confirms],
-                )
-            }
-            for i, message_id in confirms:
-                results[i] = int(message_id in found)
-        cursor.execute("COMMIT")
-    except BaseException:
-        if connection.in_transaction:
-            connection.rollback()
-        raise
-    finally:
-        cursor.close()
-    return [results[i] for i in range(len(ops))]
+class MessageIds:
+    """Message ids handed out before anything is written, unique across nodes and processes.
+
+    Each store reserves a block of ``block`` ids at a time in ``message_ids`` (one ``UPDATE ...
+    RETURNING``, committed) and hands them out from memory, so a message has its id for its
+    traffic record and its frames before its row exists. Ids grow within a node; across nodes
+    they interleave, so order by ``created_at`` where time order matters.
+    """
+
+    def __init__(self, engine: AsyncEngine, block: int = ID_BLOCK) -> None:
+        self.engine = engine
+        self.block = block
+        self._next = 0
+        self._end = 0
+        self._refill = asyncio.Lock()
+
+    async def take(self) -> int:
+        if self._next >= self._end:
+            async with self._refill:
+                if self._next >= self._end:
+                    self._next, self._end = await self._reserve()
+        taken = self._next
+        self._next += 1
+        return taken
+
+    async def _reserve(self) -> tuple[int, int]:
+        bump = (
+            update(message_ids)
+            .where(message_ids.c.name == _ID_SEQUENCE)
+            .values(next_id=message_ids.c.next_id + self.block)
+            .returning(message_ids.c.next_id)
+        )
+        for attempt in range(2):
+            try:
+                async with self.engine.begin() as conn:
+                    end = (await conn.execute(bump)).scalar_one_or_none()
+                    if end is not None:
+                        return int(end) - self.block, int(end)
+                    # No row (a database emptied by hand): start past every id in use.
+                    start = (
+                        int(
+                            (
+                                await conn.execute(
+                                    select(func.coalesce(func.max(messages.c.id), 0))
+                                )
+                            ).scalar_one()
+                        )
+                        + 1
+                    )
+                    await conn.execute(
+                        insert(message_ids).values(name=_ID_SEQUENCE, next_id=start + self.block)
+                    )
+                    return start, start + self.block
+            except IntegrityError:
+                if attempt:
+                    raise
+                # Another process created the row at the same time: bump it instead.
+        raise AssertionError("unreachable")
 
 
 class GroupCommit:
-    """The node's one message writer: every pending write, one transaction, then the callers.
+    """The node's one message writer: every row waiting, one transaction, then the callers.
 
-    :meth:`run` is the writer, a task the node owns. A caller appends its operation (a row to
-    insert, or a pending row to confirm) and awaits its future, which is answered only after
-    the commit that holds it returned (on SQLite: WAL, ``synchronous=FULL``, see
-    :mod:`causerie.store.database`). Nothing waits for a timer: the writer commits as soon as
-    something is pending, and what arrives while a commit runs goes into the next one. A batch
-    that fails is retried one operation at a time, so one bad row (or one confirmation that
-    would acknowledge a request twice) fails only its own caller. Without a running writer (a
-    command-line tool, a stopped node) each operation commits on its own.
+    :meth:`run` is the writer, a task the node owns. A caller appends its row and awaits its
+    future, which is answered only after the commit that holds it returned (on SQLite: WAL,
+    ``synchronous=FULL``, see :mod:`causerie.store.database`). Nothing waits for a timer: the
+    writer commits as soon as something is waiting, and what arrives while a commit runs goes
+    into the next one. A batch that fails is retried one row at a time, so one bad row (or one
+    that would acknowledge a request twice) fails only its own caller. Without a running writer
+    (a command-line tool, a stopped node) each row commits on its own.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         path = sqlite_file(engine.url)
         self._thread = SqliteWriter(path) if path is not None else None
-        self._pending: list[tuple[_Op, asyncio.Future[int]]] = []
+        self._pending: list[tuple[_Row, asyncio.Future[None]]] = []
         self._wake: asyncio.Event | None = None
         self._running = False
         # Counters for the bench and the tests: transactions and rows committed.
@@ -182,25 +210,18 @@ class GroupCommit:
     def running(self) -> bool:
         return self._running
 
-    async def insert(self, row: _Row) -> int:
-        """Insert ``row``; its id once committed."""
-        return await self._submit((_INSERT, row))
-
-    async def confirm(self, message_id: int) -> bool:
-        """Clear ``pending`` on a row; False if the row is gone. Committed on return."""
-        return bool(await self._submit((_CONFIRM, message_id)))
-
-    async def _submit(self, op: _Op) -> int:
+    async def insert(self, row: _Row) -> None:
+        """Insert ``row`` (its id included); returns once it is committed."""
         if not self._running or self._wake is None:
-            (result,) = await self._write([op])
-            return result
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._pending.append((op, future))
+            await self._write([row])
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((row, future))
         self._wake.set()
-        return await future
+        await future
 
     async def run(self) -> None:
-        """The writer; when cancelled, it finishes the commit under way and what is pending."""
+        """The writer; when cancelled, it finishes the commit under way and what is waiting."""
         self._wake = asyncio.Event()
         if self._thread is not None:
             self._thread.start()
@@ -228,9 +249,9 @@ class GroupCommit:
             if self._thread is not None:
                 await self._thread.stop()
 
-    async def _commit(self, batch: list[tuple[_Op, asyncio.Future[int]]]) -> None:
+    async def _commit(self, batch: list[tuple[_Row, asyncio.Future[None]]]) -> None:
         try:
-            results = await self._write([op for op, _ in batch])
+            await self._write([row for row, _ in batch])
         except Exception as exc:
             if len(batch) == 1:
                 if not _is_integrity_error(exc):
@@ -238,56 +259,25 @@ class GroupCommit:
                 if not batch[0][1].done():
                     batch[0][1].set_exception(exc)
                 return
-            # One bad operation must not fail the others: each on its own.
+            # One bad row must not fail the others: each on its own.
             for item in batch:
                 await self._commit([item])
             return
-        for (_, future), result in zip(batch, results, strict=True):
+        for _, future in batch:
             if not future.done():
-                future.set_result(result)
+                future.set_result(None)
 
     @metrics.timed(metrics.commit_seconds)
-    async def _write(self, ops: list[_Op]) -> list[int]:
+    async def _write(self, rows: list[_Row]) -> None:
         if self._thread is not None and self._running:
-            results = await self._thread.call(lambda connection: _apply_sqlite(connection, ops))
+            await self._thread.call(lambda connection: insert_rows(connection, _INSERT_SQL, rows))
         else:
-            results = await self._write_through_engine(ops)
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    insert(messages), [dict(zip(_INSERT_COLUMNS, row, strict=True)) for row in rows]
+                )
         self.commits += 1
-        self.rows += sum(1 for kind, _ in ops if kind == _INSERT)
-        return results
-
-    async def _write_through_engine(self, ops: list[_Op]) -> list[int]:
-        inserts = [(i, value) for i, (kind, value) in enumerate(ops) if kind == _INSERT]
-        confirms = [(i, value) for i, (kind, value) in enumerate(ops) if kind == _CONFIRM]
-        results: dict[int, int] = {}
-        async with self.engine.begin() as conn:
-            values = [dict(zip(_INSERT_COLUMNS, row, strict=True)) for _, row in inserts]
-            if len(values) == 1:
-                result = await conn.execute(
-                    insert(messages).values(**values[0]).returning(messages.c.id)
-                )
-                results[inserts[0][0]] = int(result.scalar_one())
-            elif values:
-                result = await conn.execute(
-                    insert(messages).returning(messages.c.id, sort_by_parameter_order=True), values
-                )
-                for (i, _), message_id in zip(inserts, result.scalars().all(), strict=True):
-                    results[i] = int(message_id)
-            if confirms:
-                ids = [message_id for _, message_id in confirms]
-                found = set(
-                    (
-                        await conn.execute(
-                            update(messages)
-                            .where(messages.c.id.in_(ids))
-                            .values(pending=False)
-                            .returning(messages.c.id)
-                        )
-                    ).scalars()
-                )
-                for i, message_id in confirms:
-                    results[i] = int(message_id in found)
-        return [results[i] for i in range(len(ops))]
+        self.rows += len(rows)
 
 
 def _is_integrity_error(exc: BaseException) -> bool:
@@ -298,6 +288,11 @@ class MessageStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.writer = GroupCommit(engine)
+        self.ids = MessageIds(engine)
+
+    async def reserve_id(self) -> int:
+        """An id for a message about to be written (:meth:`add` with ``message_id``)."""
+        return await self.ids.take()
 
     async def add(
         self,
@@ -307,45 +302,40 @@ class MessageStore:
         text: str,
         created_at: float,
         expires_at: float,
+        message_id: int | None = None,
         room_id: str | None = None,
         recipient_session: str | None = None,
         recipient_nickname: str | None = None,
         blurred: bool = False,
         photo_id: str | None = None,
-        pending: bool = False,
         request_key: str | None = None,
     ) -> int:
-        """Store a message durably and return its id; the caller acknowledges only after this.
+        """Store a message durably, visible in history, and return its id; the caller
+        acknowledges only after this.
 
-        The insert shares a transaction with whatever else is pending (:class:`GroupCommit`);
-        the id comes back once that transaction is committed. A ``pending`` message is in no
-        history until :meth:`confirm`.
+        ``message_id`` is one from :meth:`reserve_id` (else one is taken here). The insert shares
+        a transaction with whatever else is waiting (:class:`GroupCommit`) and returns once that
+        transaction is committed. Raises :class:`RequestAcknowledged` when a message of the same
+        ``request_key`` was stored first (a retry raced its original).
         """
-        return await self.writer.insert(
-            (
-                room_id,
-                sender_session,
-                sender_nickname,
-                recipient_session,
-                recipient_nickname,
-                text,
-                blurred,
-                photo_id,
-                created_at,
-                expires_at,
-                pending,
-                request_key,
-            )
+        if message_id is None:
+            message_id = await self.ids.take()
+        row = (
+            message_id,
+            room_id,
+            sender_session,
+            sender_nickname,
+            recipient_session,
+            recipient_nickname,
+            text,
+            blurred,
+            photo_id,
+            created_at,
+            expires_at,
+            request_key,
         )
-
-    async def confirm(self, message_id: int, request_key: str | None = None) -> None:
-        """Make a pending message visible, durably, before its ack.
-
-        Raises :class:`RequestAcknowledged` when a message of the same ``request_key`` was
-        confirmed first (a retry raced its original), and ``LookupError`` when the row is gone.
-        """
         try:
-            found = await self.writer.confirm(message_id)
+            await self.writer.insert(row)
         except Exception as exc:
             if request_key is None or not _is_integrity_error(exc):
                 raise
@@ -353,11 +343,10 @@ class MessageStore:
             if first is None:
                 raise
             raise RequestAcknowledged(first) from None
-        if not found:
-            raise LookupError(f"message {message_id} is gone")
+        return message_id
 
     async def acknowledged(self, request_key: str) -> StoredMessage | None:
-        """The confirmed message of a request, if there is one (its row is still kept)."""
+        """The stored message of a request, if there is one (its row is still kept)."""
         query = select(*_COLUMNS).where(messages.c.request_key == request_key, ~messages.c.pending)
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).first()
@@ -428,16 +417,30 @@ class MessageStore:
                     and_(messages.c.sender_session == one, messages.c.recipient_session == other),
                     and_(messages.c.sender_session == other, messages.c.recipient_session == one),
                 )
+            # In time order: ids grow within a node, but the nodes' blocks interleave.
+            at, ident = subject.created_at, subject.id
             earlier = await conn.execute(
                 select(*_COLUMNS)
-                .where(same_thread, messages.c.id < message_id)
-                .order_by(messages.c.id.desc())
+                .where(
+                    same_thread,
+                    or_(
+                        messages.c.created_at < at,
+                        and_(messages.c.created_at == at, messages.c.id < ident),
+                    ),
+                )
+                .order_by(messages.c.created_at.desc(), messages.c.id.desc())
                 .limit(before)
             )
             later = await conn.execute(
                 select(*_COLUMNS)
-                .where(same_thread, messages.c.id > message_id)
-                .order_by(messages.c.id)
+                .where(
+                    same_thread,
+                    or_(
+                        messages.c.created_at > at,
+                        and_(messages.c.created_at == at, messages.c.id > ident),
+                    ),
+                )
+                .order_by(messages.c.created_at, messages.c.id)
                 .limit(after)
             )
             preceding = [StoredMessage(**r._mapping) for r in earlier]

@@ -134,6 +134,18 @@ messages = Table(
 )
 
 
+# The message ids not yet handed out: each node reserves a block of them at a time
+# (causerie.store.messages.MessageIds), so a message has its id before anything is written, and
+# its row is written once, visible, as the last step before the ack.
+message_ids = Table(
+    "message_ids",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    # The first id of the next block.
+    Column("next_id", _ID, nullable=False),
+)
+
+
 # -- the review queue ----------------------------------------------------------------------------
 # The values the CHECK constraints admit; the migration that creates the tables spells the same
 # lists out, as a migration must not change when the code does.
