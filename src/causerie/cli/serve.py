@@ -135,8 +135,8 @@ def serve(settings: Settings, host: str, port: int, workers: int, log_level: str
         from causerie.gateway.server import uvicorn_config
 
         config = uvicorn_config(
-            create_app(settings), settings, host=host, port=port, log_level=log_level,
-            **uvicorn_logging(settings),
+            create_app(settings, freeze_heap=True), settings,
+            host=host, port=port, log_level=log_level, **uvicorn_logging(settings),
         )  # fmt: skip
         server = uvicorn.Server(config)
         server.run()
@@ -181,7 +181,10 @@ def _worker(settings: Settings, host: str, port: int, log_level: str) -> None:
     # workers' sockets (a single shared socket wakes whichever worker was busiest last).
     sock = _listening_socket(host, port, listen=True)
     config = uvicorn_config(
-        create_app(settings), settings, log_level=log_level, **uvicorn_logging(settings)
+        create_app(settings, freeze_heap=True),
+        settings,
+        log_level=log_level,
+        **uvicorn_logging(settings),
     )
     uvicorn.Server(config).run(sockets=[sock])
 
