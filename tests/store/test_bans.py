@@ -41,6 +41,8 @@ async def test_entry_keys_are_found_by_session_then_latest_and_forgotten(
     assert (await store.entry_keys("bob", "s1")) == EntryKeys("s1", "bob", "d1", "a1", NOW)
     latest = await store.entry_keys("bob", "gone")
     assert latest is not None and latest.device_key == "d2"
-    # An entry past the others' time forgets them.
+    # The purge forgets those past their time, and only those.
     await store.record_entry_keys(EntryKeys("s3", "ann", None, None, NOW + 200), keep_seconds=100)
+    assert await store.purge_entry_keys(NOW + 200) == 2
     assert (await store.entry_keys("bob")) is None
+    assert (await store.entry_keys("ann")) is not None

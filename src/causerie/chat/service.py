@@ -90,5 +90,6 @@ class ChatService:
             core.forget_room(room_id)
         await self.photos.purge(core.clock())
         await self.entry.resumes.purge(core.clock())
+        await self.entry.bans.purge(core.clock())
         await core.moderation.fence.purge()
         return removed

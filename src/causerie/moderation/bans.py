@@ -100,6 +100,9 @@ class EntryBans:
             keep_seconds=ENTRY_KEYS_SECONDS,
         )
 
+    async def purge(self, now: float) -> int:
+        return await self.store.purge_entry_keys(now)
+
 
 def with_keys(
     sanction: SanctionRow, keys: EntryKeys | None, *, address_minutes: float | None

@@ -467,11 +467,8 @@ class SafetyStore:
         return max(rows, key=ends)
 
     async def record_entry_keys(self, keys: EntryKeys, *, keep_seconds: float) -> None:
-        """Keep the keys a session entered with (and forget those past their time)."""
+        """Keep the keys a session entered with (:meth:`purge_entry_keys` forgets them)."""
         async with self.engine.begin() as conn:
-            await conn.execute(
-                delete(safety_entry_keys).where(safety_entry_keys.c.expires_at <= keys.entered_at)
-            )
             await conn.execute(
                 insert(safety_entry_keys).values(
                     session_id=keys.session_id,
@@ -482,6 +479,14 @@ class SafetyStore:
                     expires_at=keys.entered_at + keep_seconds,
                 )
             )
+
+    async def purge_entry_keys(self, now: float) -> int:
+        """Forget the entry keys past their time (the node's purge, not every entry)."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                delete(safety_entry_keys).where(safety_entry_keys.c.expires_at <= now)
+            )
+            return result.rowcount or 0
 
     async def entries_from(
         self, device_key: str | None, address_key: str | None, since: float
