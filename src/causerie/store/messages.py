@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from causerie import metrics
-from causerie.store.database import SqliteWriter, insert_rows, sqlite_file
+from causerie.store.database import SqliteWriter, insert_rows, read_rows, sqlite_file
 from causerie.store.schema import message_ids, messages
 
 log = logging.getLogger(__name__)
@@ -348,17 +348,13 @@ class MessageStore:
     async def acknowledged(self, request_key: str) -> StoredMessage | None:
         """The stored message of a request, if there is one (its row is still kept)."""
         query = select(*_COLUMNS).where(messages.c.request_key == request_key, ~messages.c.pending)
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-            return StoredMessage(**row._mapping) if row else None
+        rows = await read_rows(self.engine, query)
+        return StoredMessage(*rows[0]) if rows else None
 
     async def recent_in_room(self, room_id: str, since: float, limit: int) -> list[StoredMessage]:
         """The newest ``limit`` messages of a room created after ``since``, oldest first."""
-        async with self.engine.connect() as conn:
-            rows = [
-                StoredMessage(**r._mapping)
-                for r in await conn.execute(recent_in_room_query(room_id, since, limit))
-            ]
+        found = await read_rows(self.engine, recent_in_room_query(room_id, since, limit))
+        rows = [StoredMessage(*r) for r in found]
         rows.reverse()
         return rows
 
@@ -388,15 +384,13 @@ class MessageStore:
             .order_by(messages.c.created_at.desc(), messages.c.id.desc())
             .limit(limit)
         )
-        async with self.engine.connect() as conn:
-            rows = [StoredMessage(**r._mapping) for r in await conn.execute(query)]
+        rows = [StoredMessage(*r) for r in await read_rows(self.engine, query)]
         rows.reverse()
         return rows
 
     async def get(self, message_id: int) -> StoredMessage | None:
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(select(*_COLUMNS).where(messages.c.id == message_id))).first()
-            return StoredMessage(**row._mapping) if row else None
+        rows = await read_rows(self.engine, select(*_COLUMNS).where(messages.c.id == message_id))
+        return StoredMessage(*rows[0]) if rows else None
 
     async def around(self, message_id: int, before: int, after: int) -> list[StoredMessage]:
         """A message with up to ``before``/``after`` neighbours of its room or conversation.

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from causerie.store.database import read_rows
 from causerie.store.schema import nodes, online_sessions, room_members
 
 
@@ -182,13 +183,11 @@ class PresenceStore:
             return rooms
 
     async def by_key(self, nickname_key: str) -> OnlineSession | None:
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(*_SESSION_COLUMNS).where(online_sessions.c.nickname_key == nickname_key)
-                )
-            ).first()
-            return _row(row) if row else None
+        rows = await read_rows(
+            self.engine,
+            select(*_SESSION_COLUMNS).where(online_sessions.c.nickname_key == nickname_key),
+        )
+        return _row(rows[0]) if rows else None
 
     async def update_age(self, session_id: str, age: int) -> None:
         async with self.engine.begin() as conn:
@@ -215,8 +214,7 @@ class PresenceStore:
         if region_code is not None:
             query = query.where(online_sessions.c.region_code == region_code)
         query = query.order_by(online_sessions.c.nickname_key).limit(limit)
-        async with self.engine.connect() as conn:
-            return [_row(r) for r in await conn.execute(query)]
+        return [_row(r) for r in await read_rows(self.engine, query)]
 
     # -- rooms -------------------------------------------------------------------------------
 
@@ -290,8 +288,7 @@ class PresenceStore:
             .where(room_members.c.room_id == room_id)
             .order_by(online_sessions.c.nickname_key)
         )
-        async with self.engine.connect() as conn:
-            return [_row(r) for r in await conn.execute(query)]
+        return [_row(r) for r in await read_rows(self.engine, query)]
 
     async def counts(
         self, *, min_age: int | None = None, max_age: int | None = None

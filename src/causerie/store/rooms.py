@@ -8,6 +8,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from causerie.store.database import read_rows
 from causerie.store.schema import room_members, rooms
 
 
@@ -91,9 +92,8 @@ class RoomStore:
             return [_row(r) for r in await conn.execute(query)]
 
     async def get(self, room_id: str) -> RoomRow | None:
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(select(*_COLUMNS).where(rooms.c.id == room_id))).first()
-            return _row(row) if row else None
+        found = await read_rows(self.engine, select(*_COLUMNS).where(rooms.c.id == room_id))
+        return _row(found[0]) if found else None
 
     async def create(self, room: RoomRow, now: float) -> None:
         try:

@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from causerie.domain import Category, JobStatus
+from causerie.store.database import read_rows
 from causerie.store.review import ItemKind, Job, NewItem, NewJob, ReviewStore, Source, queue_of
 from causerie.store.schema import metadata
 
@@ -391,8 +392,7 @@ class SafetyStore:
         query = select(t.c.created_at, t.c.points).where(
             t.c.author_key == author_key, t.c.created_at >= since
         )
-        async with self.engine.connect() as conn:
-            return [(r.created_at, r.points) for r in await conn.execute(query)]
+        return [(r.created_at, r.points) for r in await read_rows(self.engine, query)]
 
     async def add_sanction(self, sanction: SanctionRow, decision_id: str | None = None) -> None:
         async with self.engine.begin() as conn:
@@ -431,8 +431,7 @@ class SafetyStore:
         )
         if author_key is not None:
             query = query.where(t.c.author_key == author_key)
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await read_rows(self.engine, query)
         return [_sanction(m) for m in (r._mapping for r in rows)]
 
     async def entry_ban(
@@ -453,8 +452,7 @@ class SafetyStore:
             (t.c.ends_at.is_(None)) | (t.c.ends_at > now),
             or_(*matches),
         )
-        async with self.engine.connect() as conn:
-            rows = [_sanction(r._mapping) for r in (await conn.execute(query)).all()]
+        rows = [_sanction(r._mapping) for r in await read_rows(self.engine, query)]
         if not rows:
             return None
 

@@ -39,6 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from causerie.domain import AgeBand, Category, ConversationKey, JobStatus
+from causerie.store.database import read_rows
 from causerie.store.review import (
     Event,
     HistoryMessage,
@@ -286,8 +287,9 @@ class TrustStore:
         query = select(band_memory.c.key, band_memory.c.age, band_memory.c.expires_at).where(
             band_memory.c.key.in_(list(keys)), band_memory.c.expires_at > now
         )
-        async with self.engine.connect() as conn:
-            return {key: (age, expires_at) for key, age, expires_at in await conn.execute(query)}
+        return {
+            key: (age, expires_at) for key, age, expires_at in await read_rows(self.engine, query)
+        }
 
     # -- age tokens ----------------------------------------------------------------------------
 

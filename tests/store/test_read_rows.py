@@ -1,0 +1,42 @@
+"""The hot reads: on a SQLite file through a plain connection on the calling thread."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import event, insert, select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from causerie.store.database import _reader, read_rows
+from causerie.store.schema import rooms
+
+
+async def test_reads_see_every_committed_write_at_once(engine: AsyncEngine) -> None:
+    query = select(rooms.c.id).where(rooms.c.id == "r1")
+    assert list(await read_rows(engine, query)) == []
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(rooms).values(
+                id="r1", name="Un", name_key="un", kind="theme", audience="all", created_at=1.0
+            )
+        )
+    assert [tuple(r) for r in await read_rows(engine, query)] == [("r1",)]
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+async def test_on_sqlite_they_run_on_this_thread_and_cannot_write(engine: AsyncEngine) -> None:
+    reader = _reader(engine)
+    assert reader is not None
+    threads: list[int] = []
+
+    def seen(*_: object) -> None:
+        threads.append(threading.get_ident())
+
+    event.listen(reader, "before_cursor_execute", seen)
+    await read_rows(engine, select(rooms.c.id))
+    assert threads == [threading.get_ident()]
+    # The reader's connection is query_only: nothing written can go through it by mistake.
+    with reader.connect() as conn, pytest.raises(OperationalError, match="readonly"):
+        conn.execute(text("DELETE FROM rooms"))
