@@ -64,8 +64,10 @@ def _reader(engine: AsyncEngine) -> Engine | None:
     path = sqlite_file(engine.url)
     reader = None
     if path is not None:
+        # WAL readers do not wait for the writer; the rare wait they can meet (another
+        # connection recovering the WAL) is cut short, as it would hold the event loop.
         reader = create_sync_engine(
-            f"sqlite:///{path}", connect_args={"timeout": 30, "check_same_thread": False}
+            f"sqlite:///{path}", connect_args={"timeout": 1, "check_same_thread": False}
         )
         event.listen(reader, "connect", _sqlite_reader_pragmas)
         weakref.finalize(sync_engine, reader.dispose)
@@ -253,7 +255,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA query_only=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
