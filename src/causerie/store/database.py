@@ -93,6 +93,48 @@ async def read_rows(engine: AsyncEngine, query: Executable) -> Sequence[Any]:
         return conn.execute(query).all()
 
 
+# The synchronous twin of each SQLite file engine for writes (write_in_thread).
+_writers: weakref.WeakKeyDictionary[Any, Engine | None] = weakref.WeakKeyDictionary()
+
+
+def _writer(engine: AsyncEngine) -> Engine | None:
+    sync_engine = engine.sync_engine
+    if sync_engine in _writers:
+        return _writers[sync_engine]
+    path = sqlite_file(engine.url)
+    writer = None
+    if path is not None:
+        writer = create_sync_engine(
+            f"sqlite:///{path}", connect_args={"timeout": 30, "check_same_thread": False}
+        )
+        event.listen(writer, "connect", _sqlite_pragmas)
+        weakref.finalize(sync_engine, writer.dispose)
+    _writers[sync_engine] = writer
+    return writer
+
+
+async def write_in_thread(engine: AsyncEngine, work: Callable[[Connection], T]) -> T:
+    """Run ``work`` in one transaction, committed when it returns, rolled back if it raises.
+
+    On a SQLite file the whole transaction runs in a worker thread on a plain ``sqlite3``
+    connection: one crossing to the thread and back, where the async driver crosses four or
+    five times a statement. Elsewhere through the engine (``run_sync``). A caller cancelled
+    meanwhile does not stop the transaction: use it for writes that are harmless once done
+    (the session's exit cleans up what an abandoned entry wrote), not for a claim such as a
+    nickname.
+    """
+    writer = _writer(engine)
+    if writer is None:
+        async with engine.begin() as conn:
+            return await conn.run_sync(work)
+
+    def transaction() -> T:
+        with writer.begin() as conn:
+            return work(conn)
+
+    return await asyncio.to_thread(transaction)
+
+
 def sqlite_file(url: str | URL) -> Path | None:
     """The file of a SQLite database URL; None for another database or an in-memory one."""
     parsed = make_url(url)

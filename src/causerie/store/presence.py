@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from causerie.store.database import read_rows
+from causerie.store.database import read_rows, write_in_thread
 from causerie.store.schema import nodes, online_sessions, room_members
 
 
@@ -166,21 +167,19 @@ class PresenceStore:
 
     async def remove_session(self, session_id: str) -> list[str]:
         """Take a chatter offline; return the rooms they were in."""
-        async with self.engine.begin() as conn:
+
+        def remove(conn: Connection) -> list[str]:
+            members = room_members.c
             rooms = list(
-                (
-                    await conn.execute(
-                        select(room_members.c.room_id).where(
-                            room_members.c.session_id == session_id
-                        )
-                    )
-                )
+                conn.execute(select(members.room_id).where(members.session_id == session_id))
                 .scalars()
                 .all()
             )
-            await conn.execute(delete(room_members).where(room_members.c.session_id == session_id))
-            await conn.execute(delete(online_sessions).where(online_sessions.c.id == session_id))
+            conn.execute(delete(room_members).where(members.session_id == session_id))
+            conn.execute(delete(online_sessions).where(online_sessions.c.id == session_id))
             return rooms
+
+        return await write_in_thread(self.engine, remove)
 
     async def by_key(self, nickname_key: str) -> OnlineSession | None:
         rows = await read_rows(
@@ -221,14 +220,13 @@ class PresenceStore:
     async def join(self, session_id: str, room_ids: Iterable[str], now: float) -> list[str]:
         """Add the session to rooms; return those it was not in already."""
         wanted = list(dict.fromkeys(room_ids))
-        async with self.engine.begin() as conn:
+
+        def join(conn: Connection) -> list[str]:
             present = set(
-                (
-                    await conn.execute(
-                        select(room_members.c.room_id).where(
-                            room_members.c.session_id == session_id,
-                            room_members.c.room_id.in_(wanted),
-                        )
+                conn.execute(
+                    select(room_members.c.room_id).where(
+                        room_members.c.session_id == session_id,
+                        room_members.c.room_id.in_(wanted),
                     )
                 )
                 .scalars()
@@ -236,11 +234,13 @@ class PresenceStore:
             )
             added = [room for room in wanted if room not in present]
             if added:
-                await conn.execute(
+                conn.execute(
                     insert(room_members),
                     [{"room_id": r, "session_id": session_id, "joined_at": now} for r in added],
                 )
             return added
+
+        return await write_in_thread(self.engine, join)
 
     async def leave(self, session_id: str, room_ids: Iterable[str]) -> list[str]:
         """Remove the session from rooms; return those it was in."""

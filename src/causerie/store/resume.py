@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from causerie.store.database import write_in_thread
 from causerie.store.schema import resume_tokens
 
 
@@ -45,22 +46,20 @@ class ResumeStore:
         self.engine = engine
 
     async def issue(self, record: ResumeRecord) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                insert(resume_tokens).values(
-                    token_hash=record.token_hash,
-                    session_id=record.session_id,
-                    device_key=record.device_key,
-                    nickname=record.nickname,
-                    age=record.age,
-                    gender=record.gender,
-                    department=record.department,
-                    region_code=record.region_code,
-                    sessions=json.dumps(list(record.sessions)),
-                    rooms=json.dumps(list(record.rooms)),
-                    expires_at=record.expires_at,
-                )
-            )
+        row = insert(resume_tokens).values(
+            token_hash=record.token_hash,
+            session_id=record.session_id,
+            device_key=record.device_key,
+            nickname=record.nickname,
+            age=record.age,
+            gender=record.gender,
+            department=record.department,
+            region_code=record.region_code,
+            sessions=json.dumps(list(record.sessions)),
+            rooms=json.dumps(list(record.rooms)),
+            expires_at=record.expires_at,
+        )
+        await write_in_thread(self.engine, lambda conn: conn.execute(row))
 
     async def take(self, hashed: str, now: float) -> ResumeRecord | None:
         """The record under ``hashed``, removed (a token works once), if it has not expired."""
@@ -79,12 +78,12 @@ class ResumeStore:
 
     async def left(self, session_id: str, *, age: int, rooms: list[str], expires_at: float) -> None:
         """The session ended: its token keeps the chatter's age and rooms until ``expires_at``."""
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                update(resume_tokens)
-                .where(resume_tokens.c.session_id == session_id)
-                .values(age=age, rooms=json.dumps(sorted(rooms)), expires_at=expires_at)
-            )
+        change = (
+            update(resume_tokens)
+            .where(resume_tokens.c.session_id == session_id)
+            .values(age=age, rooms=json.dumps(sorted(rooms)), expires_at=expires_at)
+        )
+        await write_in_thread(self.engine, lambda conn: conn.execute(change))
 
     async def revoke(self, session_id: str) -> None:
         async with self.engine.begin() as conn:

@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from causerie.domain import Category, JobStatus
-from causerie.store.database import read_rows
+from causerie.store.database import read_rows, write_in_thread
 from causerie.store.review import ItemKind, Job, NewItem, NewJob, ReviewStore, Source, queue_of
 from causerie.store.schema import metadata
 
@@ -466,17 +466,15 @@ class SafetyStore:
 
     async def record_entry_keys(self, keys: EntryKeys, *, keep_seconds: float) -> None:
         """Keep the keys a session entered with (:meth:`purge_entry_keys` forgets them)."""
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                insert(safety_entry_keys).values(
-                    session_id=keys.session_id,
-                    nickname_key=keys.nickname_key,
-                    device_key=keys.device_key,
-                    address_key=keys.address_key,
-                    entered_at=keys.entered_at,
-                    expires_at=keys.entered_at + keep_seconds,
-                )
-            )
+        row = insert(safety_entry_keys).values(
+            session_id=keys.session_id,
+            nickname_key=keys.nickname_key,
+            device_key=keys.device_key,
+            address_key=keys.address_key,
+            entered_at=keys.entered_at,
+            expires_at=keys.entered_at + keep_seconds,
+        )
+        await write_in_thread(self.engine, lambda conn: conn.execute(row))
 
     async def purge_entry_keys(self, now: float) -> int:
         """Forget the entry keys past their time (the node's purge, not every entry)."""
