@@ -7,6 +7,7 @@ import contextlib
 import os
 import secrets
 import socket
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,6 +36,11 @@ POSTGRES_URL = os.environ.get(
 # started as subprocesses inherit it; a test that passes safety settings explicitly still wins.
 os.environ.setdefault("CAUSERIE_SAFETY__SEMANTIC", "false")
 os.environ.setdefault("CAUSERIE_SAFETY__MODEL", "true")
+# Moderators' overrides written by the suite's servers stay out of the repository's data/.
+os.environ.setdefault(
+    "CAUSERIE_SAFETY__OVERRIDES_FILE",
+    str(Path(tempfile.gettempdir()) / f"causerie-test-overrides-{os.getpid()}.jsonl"),
+)
 
 
 def free_port() -> int:

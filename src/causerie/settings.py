@@ -234,6 +234,9 @@ class SafetySettings(_Section):
     record_flush_seconds: float = Field(default=0.5, gt=0)
     # Longer texts are refused before any screening, so that time stays bounded.
     max_chars: int = Field(default=20_000, ge=100)
+    # Where moderators' overrides of automated decisions are appended, one JSON object a line
+    # (relative paths from the working directory); scripts/train_safety_model.py reads it.
+    overrides_file: Path = Path("data/moderation/overrides.jsonl")
 
 
 class PhotoSettings(_Section):

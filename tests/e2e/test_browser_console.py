@@ -3,11 +3,13 @@
 A chatter reports a message, then its author (Python client ``report``); a moderator signs in
 with password and TOTP, claims the jobs, removes the message and warns the author; the author
 receives both statements (``statement`` frames) and appeals the removal; a senior moderator
-reverses it; the staff audit log verifies. The screenshots are docs/console-*.png.
+reverses it; the staff audit log verifies. With CAUSERIE_SCREENSHOTS=docs it writes
+docs/console-*.png.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -48,9 +50,12 @@ async def statement(client: Client, decision: str) -> f.StatementOfReasons:
 
 
 async def test_report_remove_warn_appeal_reverse_and_verify(
-    server: RunningServer, browser: Browser
+    server: RunningServer, browser: Browser, tmp_path: Path
 ) -> None:
-    parts = from_node(server.node)
+    # The moderators' overrides and the screenshots go to this test's directory, not the
+    # repository's data/ and docs/ (CAUSERIE_SCREENSHOTS=docs writes the documentation's).
+    parts = from_node(server.node, overrides_file=tmp_path / "overrides.jsonl")
+    shots = DOCS if os.environ.get("CAUSERIE_SCREENSHOTS") == "docs" else tmp_path
     mia = await parts.auth.add("mia", Role.MODERATOR, PASSWORD, by="test")
     sam = await parts.auth.add("sam", Role.SENIOR, PASSWORD, by="test")
     async with server.client() as alice, server.client() as bob:
@@ -67,12 +72,12 @@ async def test_report_remove_warn_appeal_reverse_and_verify(
         page = tab.page
         await sign_in(page, server, "mia", mia.account.totp_secret)
         await expect(page.get_by_test_id(f"job-{message_job}")).to_be_visible()
-        await page.screenshot(path=str(DOCS / "console-queue.png"), full_page=True)
+        await page.screenshot(path=str(shots / "console-queue.png"), full_page=True)
 
         await page.get_by_test_id(f"claim-{message_job}").click()
         await expect(page.get_by_test_id("claimed")).to_be_visible()
         await expect(page.get_by_test_id("item-text")).to_contain_text("personne ne veut")
-        await page.screenshot(path=str(DOCS / "console-job.png"), full_page=True)
+        await page.screenshot(path=str(shots / "console-job.png"), full_page=True)
         await page.get_by_test_id("decision").select_option("remove")
         await page.get_by_test_id("note").fill("An insult aimed at another chatter.")
         await page.get_by_test_id("decide").click()
@@ -97,7 +102,7 @@ async def test_report_remove_warn_appeal_reverse_and_verify(
         await senior.goto(f"{server.http}/console/appeals")
         row = senior.get_by_test_id(f"appeal-{removed.id}")
         await expect(row).to_be_visible()
-        await senior.screenshot(path=str(DOCS / "console-appeals.png"), full_page=True)
+        await senior.screenshot(path=str(shots / "console-appeals.png"), full_page=True)
         await row.get_by_test_id("reverse").click()
         await expect(senior.get_by_test_id("appeal-decided")).to_be_visible()
         outcome = await statement(bob, "appeal_outcome")
@@ -106,10 +111,10 @@ async def test_report_remove_warn_appeal_reverse_and_verify(
 
         await senior.goto(f"{server.http}/console/audit?verify=1")
         await expect(senior.get_by_test_id("verify-result")).to_contain_text("the chain verifies")
-        await senior.screenshot(path=str(DOCS / "console-audit.png"), full_page=True)
+        await senior.screenshot(path=str(shots / "console-audit.png"), full_page=True)
         await senior.goto(f"{server.http}/console/transparency")
         await expect(senior.get_by_test_id("transparency")).to_contain_text("appeals_reversed")
-        await senior.screenshot(path=str(DOCS / "console-transparency.png"), full_page=True)
+        await senior.screenshot(path=str(shots / "console-transparency.png"), full_page=True)
         assert tab.outside == []
     report = await parts.audit.verify()
     assert report.ok

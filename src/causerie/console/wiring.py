@@ -130,8 +130,9 @@ def build(
     )
 
 
-def from_node(node: Node, *, overrides_file: Path = OVERRIDES_FILE) -> ConsoleParts:
-    """The console of a running node: its chat core, policy, evidence locker and keyring."""
+def from_node(node: Node, *, overrides_file: Path | None = None) -> ConsoleParts:
+    """The console of a running node: its chat core, policy, evidence locker and keyring;
+    overrides go to ``overrides_file``, else the node's ``safety.overrides_file``."""
     return build(
         node.settings,
         node.engine,
@@ -144,6 +145,6 @@ def from_node(node: Node, *, overrides_file: Path = OVERRIDES_FILE) -> ConsolePa
         referrals=node.legal.service,
         removed_images=RemovedImages(node.photo_store, node.photo_pipeline.bank),
         staff=node.staff,
-        overrides_file=overrides_file,
+        overrides_file=overrides_file or node.settings.safety.overrides_file,
         clock=node.clock,
     )

@@ -34,6 +34,7 @@ from causerie.errors import ErrorCode
 from causerie.moderation.bans import ADDRESS_BAN_MAX_MINUTES, with_keys
 from causerie.protocol import frames as f
 from causerie.protocol.identity import nickname_key
+from causerie.settings import SafetySettings
 from causerie.store.messages import MessageStore, StoredMessage
 from causerie.store.presence import PresenceStore
 from causerie.store.review import Job, JobDetail, ReviewStore, Source
@@ -44,9 +45,9 @@ from causerie.store.statements import Statement, StatementError, StatementStore,
 from causerie.store.trust import TrustStore
 
 # Where moderators' overrides of automated decisions are appended, one JSON object a line:
-# {"text", "label", "category", "source", "job_id", "at"}. Relative to the working directory
-# of the node (the repository root in development); scripts/train_safety_model.py reads it.
-OVERRIDES_FILE = Path("data/moderation/overrides.jsonl")
+# {"text", "label", "category", "source", "job_id", "at"}; a node's is
+# ``safety.overrides_file``, whose default this is.
+OVERRIDES_FILE: Path = SafetySettings.model_fields["overrides_file"].default
 
 DEFAULT_MUTE_MINUTES = 60
 DEFAULT_SUSPEND_MINUTES = 24 * 60
