@@ -314,9 +314,8 @@ class TrustStore:
             conversations.c.frozen_at,
             conversations.c.escalation_id,
         ).where(conversations.c.key == key)
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        return ConversationState(*row) if row else None
+        rows = await read_rows(self.engine, query)
+        return ConversationState(*rows[0]) if rows else None
 
     async def record(
         self,
