@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from causerie.store.database import _reader, read_rows, write_in_thread
+from causerie.store.database import _twin, read_rows, write_in_thread
 from causerie.store.schema import rooms
 
 
@@ -30,7 +30,7 @@ async def test_reads_see_every_committed_write_at_once(engine: AsyncEngine) -> N
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 async def test_on_sqlite_they_run_on_this_thread_and_cannot_write(engine: AsyncEngine) -> None:
-    reader = _reader(engine)
+    reader = _twin(engine, read_only=True)
     assert reader is not None
     threads: list[int] = []
 

@@ -53,26 +53,30 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return create_async_engine(parsed, **kwargs)
 
 
-# The synchronous twin of each SQLite file engine (read_rows), disposed with its engine.
-_readers: weakref.WeakKeyDictionary[Any, Engine | None] = weakref.WeakKeyDictionary()
+# The synchronous twins of each SQLite file engine, for reads and for writes, disposed with it.
+_twins: weakref.WeakKeyDictionary[Any, dict[bool, Engine | None]] = weakref.WeakKeyDictionary()
 
 
-def _reader(engine: AsyncEngine) -> Engine | None:
+def _twin(engine: AsyncEngine, *, read_only: bool) -> Engine | None:
+    """A synchronous engine on the same SQLite file (None for any other database): the
+    readers' (``query_only``) or the writers'."""
     sync_engine = engine.sync_engine
-    if sync_engine in _readers:
-        return _readers[sync_engine]
+    twins = _twins.setdefault(sync_engine, {})
+    if read_only in twins:
+        return twins[read_only]
     path = sqlite_file(engine.url)
-    reader = None
+    twin = None
     if path is not None:
         # WAL readers do not wait for the writer; the rare wait they can meet (another
         # connection recovering the WAL) is cut short, as it would hold the event loop.
-        reader = create_sync_engine(
-            f"sqlite:///{path}", connect_args={"timeout": 1, "check_same_thread": False}
+        twin = create_sync_engine(
+            f"sqlite:///{path}",
+            connect_args={"timeout": 1 if read_only else 30, "check_same_thread": False},
         )
-        event.listen(reader, "connect", _sqlite_reader_pragmas)
-        weakref.finalize(sync_engine, reader.dispose)
-    _readers[sync_engine] = reader
-    return reader
+        event.listen(twin, "connect", _sqlite_reader_pragmas if read_only else _sqlite_pragmas)
+        weakref.finalize(sync_engine, twin.dispose)
+    twins[read_only] = twin
+    return twin
 
 
 async def read_rows(engine: AsyncEngine, query: Executable) -> Sequence[Any]:
@@ -85,32 +89,12 @@ async def read_rows(engine: AsyncEngine, query: Executable) -> Sequence[Any]:
     every committed transaction. Elsewhere (PostgreSQL, an in-memory SQLite database) it goes
     through the engine.
     """
-    reader = _reader(engine)
+    reader = _twin(engine, read_only=True)
     if reader is None:
         async with engine.connect() as conn:
             return (await conn.execute(query)).all()
     with reader.connect() as conn:
         return conn.execute(query).all()
-
-
-# The synchronous twin of each SQLite file engine for writes (write_in_thread).
-_writers: weakref.WeakKeyDictionary[Any, Engine | None] = weakref.WeakKeyDictionary()
-
-
-def _writer(engine: AsyncEngine) -> Engine | None:
-    sync_engine = engine.sync_engine
-    if sync_engine in _writers:
-        return _writers[sync_engine]
-    path = sqlite_file(engine.url)
-    writer = None
-    if path is not None:
-        writer = create_sync_engine(
-            f"sqlite:///{path}", connect_args={"timeout": 30, "check_same_thread": False}
-        )
-        event.listen(writer, "connect", _sqlite_pragmas)
-        weakref.finalize(sync_engine, writer.dispose)
-    _writers[sync_engine] = writer
-    return writer
 
 
 async def write_in_thread(engine: AsyncEngine, work: Callable[[Connection], T]) -> T:
@@ -123,7 +107,7 @@ async def write_in_thread(engine: AsyncEngine, work: Callable[[Connection], T]) 
     (the session's exit cleans up what an abandoned entry wrote), not for a claim such as a
     nickname.
     """
-    writer = _writer(engine)
+    writer = _twin(engine, read_only=False)
     if writer is None:
         async with engine.begin() as conn:
             return await conn.run_sync(work)
