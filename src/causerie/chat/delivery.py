@@ -1,8 +1,8 @@
-"""The one delivery path every message takes: screen → store → retention record → publish.
+"""The one delivery path every message takes: screen → retention record → publish → store.
 
 ``say``, ``send_private`` (and photos next) differ only in where the message goes; they all
-call :meth:`Delivery.deliver`, so nothing reaches a recipient without the moderation verdict, a
-stored row and its lawful traffic record.
+call :meth:`Delivery.deliver`, so nothing reaches a recipient without the moderation verdict
+and its lawful traffic record, and nothing is acknowledged without its stored row.
 
 The ack tells the truth (docs/protocol.md, "Acks"): the message's id is reserved, its traffic
 record written, the bus confirms the publication, and only then is its row written (visible in
