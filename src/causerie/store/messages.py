@@ -162,16 +162,8 @@ class MessageIds:
                     if end is not None:
                         return int(end) - self.block, int(end)
                     # No row (a database emptied by hand): start past every id in use.
-                    start = (
-                        int(
-                            (
-                                await conn.execute(
-                                    select(func.coalesce(func.max(messages.c.id), 0))
-                                )
-                            ).scalar_one()
-                        )
-                        + 1
-                    )
+                    highest = select(func.coalesce(func.max(messages.c.id), 0))
+                    start = int((await conn.execute(highest)).scalar_one()) + 1
                     await conn.execute(
                         insert(message_ids).values(name=_ID_SEQUENCE, next_id=start + self.block)
                     )
