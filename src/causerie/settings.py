@@ -235,7 +235,8 @@ class SafetySettings(_Section):
     # Longer texts are refused before any screening, so that time stays bounded.
     max_chars: int = Field(default=20_000, ge=100)
     # Where moderators' overrides of automated decisions are appended, one JSON object a line
-    # (relative paths from the working directory); scripts/train_safety_model.py reads it.
+    # (relative paths from the working directory), kept as labelled examples for retraining
+    # (no training script reads them yet).
     overrides_file: Path = Path("data/moderation/overrides.jsonl")
 
 

@@ -6,8 +6,8 @@ review queue, the effect goes through the chat core (a ``removed`` frame, a disc
 safety store (sanctions, which every node's policy then refreshes), a statement of reasons (EU
 DSA Art. 17) is issued and pushed to the chatter, and the staff audit log gets the entry. An
 override of an automated decision (dismissing what the screen refused, removing what it let
-through, reversing it on appeal) appends a labelled example to :data:`OVERRIDES_FILE`, which the
-retraining scripts read.
+through, reversing it on appeal) appends a labelled example to ``safety.overrides_file``
+(default :data:`OVERRIDES_FILE`), kept for retraining (no training script reads it yet).
 
 This module never imports the chat package (the layering contract): what it needs of the chat
 core, of the statements' delivery and of the reports is written here as protocols that
