@@ -15,6 +15,11 @@ WARNINGS = [
     "my uncle's bike got stolen, plate AB-123-CD, tell the police if u see it",
     "méfiez-vous des faux comptes qui demandent des codes",
     "never click those links, they steal accounts",
+    # Someone reporting what they received speaks in the first person and asks nothing.
+    "j'ai reçu un SMS qui dit que mon colis est bloqué, payer 2€, c'est une arnaque hein ?",
+    "got a text saying i won a voucher, pretty sure its a scam, reported it",
+    "report this account pls, they dmed me a fake gift link, dont click it",
+    "les arnaques au faux conseiller se multiplient, raccrochez et rappelez votre banque",
 ]
 
 NOT_WARNINGS = [
@@ -27,6 +32,8 @@ NOT_WARNINGS = [
     "c'est une arnaque ce site, ajoute moi plutôt sur snap",
     "its a scam lol, on se voit samedi",
     "thats fraud, let's talk somewhere else",
+    "j'ai reçu le même, c'est une arnaque, moi je fais des vrais prix, écris moi",
+    "i got that text too, its a scam, dm me for the real deal",
     # "con" is also French for an idiot.
     "c'est un con",
 ]

@@ -88,6 +88,9 @@ SIGNALS = [
     ("ne dis rien à personne", S.SECRECY),
     ("c'est notre petit secret", S.SECRECY),
     ("don't tell your parents", S.SECRECY),
+    # A surprise for the reader, or kept from parents, is the grooming form of a secret.
+    ("j'ai une surprise pour toi, dis le à personne", S.SECRECY),
+    ("c'est pour ton anniversaire, dis rien à tes parents", S.SECRECY),
     ("on se voit samedi ?", S.MEETING),
     ("rdv à la gare", S.MEETING),
     ("je peux venir te chercher après les cours", S.MEETING),
@@ -141,6 +144,9 @@ BENIGN = [
     "on se retrouve devant le cinéma vers 20h avec les autres",
     "on se retrouve tous ensemble samedi sur la place",
     "everyone meet up at the trailhead at 7",
+    # A surprise kept from the one it is for.
+    "ne dis rien à ta sœur surtout, c'est une surprise pour ses 50 ans samedi",
+    "don't tell anyone but im learning piano to surprise my wife on our anniversary",
 ]
 
 

@@ -31,6 +31,9 @@ _WARNING = re.compile(
             rf"\b(?:attention|mefiez vous|mefie toi|mefiez vous des|beware of|watch out for"
             rf"|be careful of|careful with) (?:les |aux |the )?{_HARM}\b",
             r"\bscam alert\b|\balerte arnaque\b",
+            # A kind of scam named as the subject: "les arnaques au faux conseiller".
+            r"\b(?:les|des|ces) (?:arnaques|escroqueries) (?:au|aux|a la|du|de|par|sur)\b",
+            r"\b(?:raccrochez|raccroche|hang up) (?:et|and)\b",
             r"\b(?:signalez|signale|signalez le|signalez la|signaler|report) (?:le|la|les|l|ce"
             r"|cette|ces|it|them|the|this|that|him|her|to)\b",
             r"\b(?:hit|use|press|click) the report\b|\bbouton signaler\b",
@@ -57,8 +60,24 @@ _AUTHOR_ASKS = re.compile(
 )
 
 
+# The first person of someone reporting what was done to them ("j'ai reçu un SMS", "they dmed
+# me a fake link", "i reported it") asks nothing for the author: it is how most people report a
+# scam. Taken out before the author's asks are looked for; what is left still has to ask nothing.
+_REPORTING = re.compile(
+    r"\b(?:j ai (?:recu|eu|signale|vu|trouve)|je viens de recevoir|on m a (?:envoye|ecrit"
+    r"|propose|contacte|dit|appele)|il m a (?:envoye|ecrit|propose|dit)|elle m a (?:envoye|ecrit"
+    r"|propose|dit)|qui (?:dit|disait) que (?:j ai|je)|m a (?:envoye|ecrit|propose|contacte)"
+    r"|i (?:got|received|just got|reported|saw|found)|i ve (?:got|received|reported)"
+    r"|i just (?:got|received)|someone (?:sent|dmed|messaged|texted|told) me|(?:dmed|dm d"
+    r"|messaged|texted|sent|emailed|called) me|saying i|says i|said i|reported it|reported them"
+    r"|pretty sure|i think|je pense|je crois)\b"
+)
+
+
 def warns(forms: Forms) -> bool:
     """True when the text names a harm to warn against it, points to reporting, or reports news,
     and asks nothing for its author."""
     words = forms.latin_words
-    return _WARNING.search(words) is not None and _AUTHOR_ASKS.search(words) is None
+    if _WARNING.search(words) is None:
+        return False
+    return _AUTHOR_ASKS.search(_REPORTING.sub(" ", words)) is None

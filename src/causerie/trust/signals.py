@@ -520,12 +520,31 @@ def _group_plan(words: str) -> bool:
     return bool(_GROUP_ADDRESS.search(words)) and not _SINGLED_OUT.search(words)
 
 
+# "ne dis rien à ta sœur, c'est une surprise pour ses 50 ans": a surprise kept from the one it
+# is for. Not when the secret is kept from parents or the surprise is for the reader ("j'ai une
+# surprise pour toi, dis-le à personne"), the grooming form.
+_SURPRISE = re.compile(
+    r"\b(?:surprise|surprises|surprendre|anniversaire|anniv|birthday|bday|cadeau|gift"
+    r"|demande en mariage|proposal|surprise party)\b"
+)
+_SECRET_FROM_PARENTS_OR_FOR_YOU = re.compile(
+    r"\b(?:tes|vos|ta|ton|your|ur|his|her|ses|sa|son) (?:parents|mere|pere|maman|papa|mum|mom"
+    r"|dad|famille|family)\b|\b(?:pour toi|pour vous|for you|for u|rien que pour toi)\b"
+)
+
+
+def _surprise(words: str) -> bool:
+    return bool(_SURPRISE.search(words)) and not _SECRET_FROM_PARENTS_OR_FOR_YOU.search(words)
+
+
 def detect(form: Forms) -> Detection:
     """Every signal in a text and the youngest age its author claims, if any."""
     words = form.latin_words
     found: set[Signal] = {s for s, p in _PATTERNS.items() if _requested(s, p, words)}
     if Signal.MEETING in found and _group_plan(words):
         found.discard(Signal.MEETING)
+    if Signal.SECRECY in found and _surprise(words):
+        found.discard(Signal.SECRECY)
     # "Si on vous propose de l'argent sur insta c'est une arnaque, signalez le compte": the app
     # and the money are named to warn. A handle or a number given still counts. The stance is
     # read only when there is something it could cancel.

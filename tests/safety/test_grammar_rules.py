@@ -1,0 +1,83 @@
+"""The rules that read the shape of a threat, a weapon carried, a lure or coercion, not one
+phrase: each fires on phrasings that no phrase list names, and stays quiet on the look-alikes."""
+
+from __future__ import annotations
+
+import pytest
+
+from causerie.moderation.forms import read
+from causerie.moderation.stance import warns
+from causerie.safety.packs import RuleBook, load_rulebook
+
+BOOK: RuleBook = load_rulebook()
+
+
+def rules(text: str) -> set[str]:
+    return {hit.rule for hit in BOOK.match(read(text), "all", "message")}
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("on va te fracasser à la sortie du taf", "fr.violence.threat_grammar"),
+        ("jvais vous buter un par un", "fr.violence.threat_grammar"),
+        ("si je te croise je te pète les deux genoux", "fr.violence.threat_grammar"),
+        ("je sais à quelle heure tu rentres, fais gaffe", "fr.violence.threat_grammar"),
+        ("il faudrait cramer leur local une bonne fois", "fr.violence.threat_grammar"),
+        ("on règle ça au 🔪 vendredi", "fr.violence.knife_emoji"),
+        ("imma shank him after practice", "en.violence.threat_grammar"),
+        ("we're rushing those guys at the bus stop", "en.violence.threat_grammar"),
+        ("ur gonna get popped if u show up", "en.violence.threat_grammar"),
+        ("i'll cave in your skull", "en.violence.threat_grammar"),
+        ("j'amène un cran d'arrêt demain au collège", "fr.weapons.carry"),
+        ("packing a blade to school on monday", "en.weapons.carry"),
+        ("can u get me a strap by saturday", "en.weapons.carry"),
+        ("des 🔫 qui tirent, prix en mp", "fr.weapons.emoji_real"),
+        ("on fait un happy slapping sur le nouveau", "fr.ambush.setup"),
+        ("fake meetup for that snitch, bring gloves", "en.ambush.setup"),
+        ("send more pics or i post the ones i have", "en.non_consent.coercion"),
+        ("si tu paies pas demain les photos partent chez ton mari", "fr.non_consent.coercion"),
+        ("300 roses la nuit, sérieux seulement", "fr.solicitation.roses_rate"),
+        ("new in town, incall only", "en.solicitation.terms"),
+        ("h 41 ans cherche, je reçois ce soir", "fr.sexual.hookup_ad"),
+        ("🔌 restock 🍃 hmu", "intl.drugs.emoji_stock"),
+        ("je revends de la keta, remise en main propre", "fr.drugs.resale"),
+        ("les moins de 15 ans, venez sur mon serveur, lien en mp", "fr.off_platform.young_group"),
+        ("envoie moi le scan de ta carte d'identité pour vérifier", "fr.personal_data.id_documents"),
+        ("dehors les [SLUR]", "intl.hate.slur_marker"),
+    ],
+)
+def test_grammar_rules_fire(text: str, rule: str) -> None:
+    assert rule in rules(text)
+
+
+LOOK_ALIKES = [
+    "je vais te défoncer à brawl stars ce soir, prépare toi",
+    "on va le défoncer ce gâteau, il a l'air trop bon",
+    "je sais où t'habites, on est voisins depuis dix ans",
+    "i'm gonna kill you for stealing my last life in smash",
+    "if my brother eats my leftovers again i'm gonna kill him lol",
+    "set him up with my cousin, they'd be perfect together",
+    "🔪🍅 knife skills class tonight",
+    "un plan à trois en pétanque, on cherche un troisième joueur",
+    "12 roses pour la fête des mères, 25 euros chez le fleuriste",
+    "cours de piano 25 euros l'heure, je me déplace",
+    "j'ai ramené le couteau à pain à la cuisine",
+    "bring ur water guns to the park, summer party 🔫",
+    "someone called me a [SLUR] in game chat, reported them",
+    "the dealer at the car place offered me 2k off",
+    "mes potes m'appellent le dealer parce que je distribue les cartes au uno",
+    "tu viens seule ou avec ton mari samedi ? pour les chaises",
+    "someone told me to kys in the gaming room, how do i report them",
+    "the sniper rifle in call of duty is overpowered",
+]
+
+
+@pytest.mark.parametrize("text", LOOK_ALIKES)
+def test_look_alikes_fire_no_refusing_rule(text: str) -> None:
+    refusing = {hit.rule for hit in BOOK.match(read(text), "all", "message") if hit.score >= 0.6}
+    assert not refusing
+
+
+def test_a_scam_reported_in_the_first_person_is_a_warning() -> None:
+    assert warns(read("j'ai reçu un SMS de colis à payer, c'est une arnaque hein ?"))
