@@ -30,7 +30,7 @@ from causerie.store.messages import MessageStore
 from causerie.store.schema import messages
 
 try:
-    from causerie.store.messages import recent_in_room_query
+    from causerie.store.messages import RECENT_IN_ROOM
 except ImportError:  # an older tree (the "before" of docs/benchmarks.md): its query, inline
     from sqlalchemy import select
 
@@ -70,7 +70,7 @@ async def run(url: str, count: int, repeat: int, limit: int) -> dict[str, object
         for start in range(0, len(rows), 5000):
             await conn.execute(insert(messages), rows[start : start + 5000])
     since = now - count - 10
-    query = recent_in_room_query("general", since, limit)
+    query = RECENT_IN_ROOM.params(room_id="general", since=since, limit=limit)
     dialect = sqlite.dialect() if url.startswith("sqlite") else postgresql.dialect()
     compiled = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
     explain = "EXPLAIN QUERY PLAN " if url.startswith("sqlite") else "EXPLAIN ANALYZE "

@@ -6,13 +6,13 @@ from sqlalchemy import text
 from sqlalchemy.dialects import sqlite
 
 from causerie.store.database import create_engine
-from causerie.store.messages import MessageStore, recent_in_room_query
+from causerie.store.messages import RECENT_IN_ROOM, MessageStore
 
 
 async def test_sqlite_reads_history_through_the_index_without_a_temp_b_tree(
     migrated_sqlite: str,
 ) -> None:
-    query = recent_in_room_query("general", 100.0, 50)
+    query = RECENT_IN_ROOM.params(room_id="general", since=100.0, limit=50)
     sql = str(query.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
     engine = create_engine(migrated_sqlite)
     try:

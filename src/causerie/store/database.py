@@ -9,7 +9,7 @@ import queue
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -79,8 +79,14 @@ def _twin(engine: AsyncEngine, *, read_only: bool) -> Engine | None:
     return twin
 
 
-async def read_rows(engine: AsyncEngine, query: Executable) -> Sequence[Any]:
+async def read_rows(
+    engine: AsyncEngine, query: Executable, params: Mapping[str, Any] | None = None
+) -> Sequence[Any]:
     """Every row of the read-only ``query``: the hot reads (entry, join, a message's checks).
+
+    A hot read's ``query`` is built once, at import, with ``bindparam`` placeholders filled
+    from ``params``: building and keying a ``select`` cost ~90 µs a call, more than the read
+    on the reader connection (docs/benchmarks.md).
 
     On a SQLite file the query runs on the calling thread, through a plain ``sqlite3``
     connection of its own (``query_only``): a point read costs tens of microseconds there,
@@ -92,9 +98,9 @@ async def read_rows(engine: AsyncEngine, query: Executable) -> Sequence[Any]:
     reader = _twin(engine, read_only=True)
     if reader is None:
         async with engine.connect() as conn:
-            return (await conn.execute(query)).all()
+            return (await conn.execute(query, params)).all()
     with reader.connect() as conn:
-        return conn.execute(query).all()
+        return conn.execute(query, params).all()
 
 
 async def write_in_thread(engine: AsyncEngine, work: Callable[[Connection], T]) -> T:

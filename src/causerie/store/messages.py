@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -78,21 +78,29 @@ _COLUMNS = (
 )
 
 
-def recent_in_room_query(room_id: str, since: float, limit: int) -> Select[Any]:
-    """A join's history: read backwards along ``ix_messages_room_created``, ``limit`` rows.
+# A join's history (parameters room_id, since, limit): read backwards along
+# ``ix_messages_room_created``, ``limit`` rows.
+#
 
-    Ordered by the index's own columns, the database walks the room's newest entries and stops
-    after ``limit``; ordered by ``id`` it had to fetch the whole visible window and sort it
-    (a temporary B-tree of 10,000 rows on SQLite). ``id`` breaks ties between equal times: on
-    SQLite the index ends with the rowid, so it costs nothing; PostgreSQL sorts only the rows
-    that share a timestamp (an incremental sort).
-    """
-    return (
-        select(*_COLUMNS)
-        .where(messages.c.room_id == room_id, messages.c.created_at > since, ~messages.c.pending)
-        .order_by(messages.c.created_at.desc(), messages.c.id.desc())
-        .limit(limit)
+# Ordered by the index's own columns, the database walks the room's newest entries and stops
+# after ``limit``; ordered by ``id`` it had to fetch the whole visible window and sort it (a
+# temporary B-tree of 10,000 rows on SQLite). ``id`` breaks ties between equal times: on SQLite
+# the index ends with the rowid, so it costs nothing; PostgreSQL sorts only the rows that share
+# a timestamp (an incremental sort).
+RECENT_IN_ROOM = (
+    select(*_COLUMNS)
+    .where(
+        messages.c.room_id == bindparam("room_id"),
+        messages.c.created_at > bindparam("since"),
+        ~messages.c.pending,
     )
+    .order_by(messages.c.created_at.desc(), messages.c.id.desc())
+    .limit(bindparam("limit", type_=Integer))
+)
+_BY_ID = select(*_COLUMNS).where(messages.c.id == bindparam("message_id"))
+_BY_REQUEST = select(*_COLUMNS).where(
+    messages.c.request_key == bindparam("request_key"), ~messages.c.pending
+)
 
 
 # The columns a new message row gets, in the order of an insert's values.
@@ -339,13 +347,14 @@ class MessageStore:
 
     async def acknowledged(self, request_key: str) -> StoredMessage | None:
         """The stored message of a request, if there is one (its row is still kept)."""
-        query = select(*_COLUMNS).where(messages.c.request_key == request_key, ~messages.c.pending)
-        rows = await read_rows(self.engine, query)
+        rows = await read_rows(self.engine, _BY_REQUEST, {"request_key": request_key})
         return StoredMessage(*rows[0]) if rows else None
 
     async def recent_in_room(self, room_id: str, since: float, limit: int) -> list[StoredMessage]:
         """The newest ``limit`` messages of a room created after ``since``, oldest first."""
-        found = await read_rows(self.engine, recent_in_room_query(room_id, since, limit))
+        found = await read_rows(
+            self.engine, RECENT_IN_ROOM, {"room_id": room_id, "since": since, "limit": limit}
+        )
         rows = [StoredMessage(*r) for r in found]
         rows.reverse()
         return rows
@@ -381,7 +390,7 @@ class MessageStore:
         return rows
 
     async def get(self, message_id: int) -> StoredMessage | None:
-        rows = await read_rows(self.engine, select(*_COLUMNS).where(messages.c.id == message_id))
+        rows = await read_rows(self.engine, _BY_ID, {"message_id": message_id})
         return StoredMessage(*rows[0]) if rows else None
 
     async def around(self, message_id: int, before: int, after: int) -> list[StoredMessage]:

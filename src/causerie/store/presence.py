@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -61,6 +61,15 @@ _SESSION_COLUMNS = (
     online_sessions.c.department,
     online_sessions.c.region_code,
     online_sessions.c.node_id,
+)
+_BY_KEY = select(*_SESSION_COLUMNS).where(
+    online_sessions.c.nickname_key == bindparam("nickname_key")
+)
+_MEMBERS = (
+    select(*_SESSION_COLUMNS)
+    .join(room_members, room_members.c.session_id == online_sessions.c.id)
+    .where(room_members.c.room_id == bindparam("room_id"))
+    .order_by(online_sessions.c.nickname_key)
 )
 
 
@@ -182,10 +191,7 @@ class PresenceStore:
         return await write_in_thread(self.engine, remove)
 
     async def by_key(self, nickname_key: str) -> OnlineSession | None:
-        rows = await read_rows(
-            self.engine,
-            select(*_SESSION_COLUMNS).where(online_sessions.c.nickname_key == nickname_key),
-        )
+        rows = await read_rows(self.engine, _BY_KEY, {"nickname_key": nickname_key})
         return _row(rows[0]) if rows else None
 
     async def update_age(self, session_id: str, age: int) -> None:
@@ -282,13 +288,7 @@ class PresenceStore:
             )
 
     async def members(self, room_id: str) -> list[OnlineSession]:
-        query = (
-            select(*_SESSION_COLUMNS)
-            .join(room_members, room_members.c.session_id == online_sessions.c.id)
-            .where(room_members.c.room_id == room_id)
-            .order_by(online_sessions.c.nickname_key)
-        )
-        return [_row(r) for r in await read_rows(self.engine, query)]
+        return [_row(r) for r in await read_rows(self.engine, _MEMBERS, {"room_id": room_id})]
 
     async def counts(
         self, *, min_age: int | None = None, max_age: int | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -44,6 +44,7 @@ _COLUMNS = (
     rooms.c.name_en,
     rooms.c.topic_en,
 )
+_ROOM_BY_ID = select(*_COLUMNS).where(rooms.c.id == bindparam("room_id"))
 
 
 def _row(row: object) -> RoomRow:
@@ -92,7 +93,7 @@ class RoomStore:
             return [_row(r) for r in await conn.execute(query)]
 
     async def get(self, room_id: str) -> RoomRow | None:
-        found = await read_rows(self.engine, select(*_COLUMNS).where(rooms.c.id == room_id))
+        found = await read_rows(self.engine, _ROOM_BY_ID, {"room_id": room_id})
         return _row(found[0]) if found else None
 
     async def create(self, room: RoomRow, now: float) -> None:

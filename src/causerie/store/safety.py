@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     delete,
     insert,
     or_,
@@ -305,6 +306,33 @@ def _decision(row: object) -> DecisionRecord:
     )
 
 
+# The hot reads, built once (causerie.store.database.read_rows).
+_STRIKES_SINCE = select(safety_strikes.c.created_at, safety_strikes.c.points).where(
+    safety_strikes.c.author_key == bindparam("author_key"),
+    safety_strikes.c.created_at >= bindparam("since"),
+)
+_IN_FORCE = (
+    safety_sanctions.c.lifted_at.is_(None),
+    safety_sanctions.c.starts_at <= bindparam("now"),
+    safety_sanctions.c.ends_at.is_(None) | (safety_sanctions.c.ends_at > bindparam("now")),
+)
+_ACTIVE_SANCTIONS = select(safety_sanctions).where(*_IN_FORCE)
+_ACTIVE_SANCTIONS_OF = _ACTIVE_SANCTIONS.where(
+    safety_sanctions.c.author_key == bindparam("author_key")
+)
+# A NULL device or address key matches no row, so one statement serves every entry.
+_ENTRY_BANS = select(safety_sanctions).where(
+    safety_sanctions.c.kind == "ban",
+    *_IN_FORCE,
+    or_(
+        safety_sanctions.c.author_key == bindparam("nickname_key"),
+        safety_sanctions.c.device_key == bindparam("device_key"),
+        (safety_sanctions.c.address_key == bindparam("address_key"))
+        & (safety_sanctions.c.address_ends_at > bindparam("now")),
+    ),
+)
+
+
 class SafetyStore:
     def __init__(self, engine: AsyncEngine, review: ReviewStore | None = None) -> None:
         self.engine = engine
@@ -388,11 +416,10 @@ class SafetyStore:
             )
 
     async def strikes_since(self, author_key: str, since: float) -> list[tuple[float, float]]:
-        t = safety_strikes
-        query = select(t.c.created_at, t.c.points).where(
-            t.c.author_key == author_key, t.c.created_at >= since
+        rows = await read_rows(
+            self.engine, _STRIKES_SINCE, {"author_key": author_key, "since": since}
         )
-        return [(r.created_at, r.points) for r in await read_rows(self.engine, query)]
+        return [(r.created_at, r.points) for r in rows]
 
     async def add_sanction(self, sanction: SanctionRow, decision_id: str | None = None) -> None:
         async with self.engine.begin() as conn:
@@ -423,15 +450,12 @@ class SafetyStore:
     async def active_sanctions(
         self, now: float, author_key: str | None = None
     ) -> list[SanctionRow]:
-        t = safety_sanctions
-        query = select(t).where(
-            t.c.lifted_at.is_(None),
-            t.c.starts_at <= now,
-            (t.c.ends_at.is_(None)) | (t.c.ends_at > now),
-        )
-        if author_key is not None:
-            query = query.where(t.c.author_key == author_key)
-        rows = await read_rows(self.engine, query)
+        if author_key is None:
+            rows = await read_rows(self.engine, _ACTIVE_SANCTIONS, {"now": now})
+        else:
+            rows = await read_rows(
+                self.engine, _ACTIVE_SANCTIONS_OF, {"now": now, "author_key": author_key}
+            )
         return [_sanction(m) for m in (r._mapping for r in rows)]
 
     async def entry_ban(
@@ -439,20 +463,13 @@ class SafetyStore:
     ) -> SanctionRow | None:
         """The ban in force on this nickname key, device or (chosen, unexpired) address; the
         longest one when several apply."""
-        t = safety_sanctions
-        matches = [t.c.author_key == nickname_key]
-        if device_key is not None:
-            matches.append(t.c.device_key == device_key)
-        if address_key is not None:
-            matches.append((t.c.address_key == address_key) & (t.c.address_ends_at > now))
-        query = select(t).where(
-            t.c.kind == "ban",
-            t.c.lifted_at.is_(None),
-            t.c.starts_at <= now,
-            (t.c.ends_at.is_(None)) | (t.c.ends_at > now),
-            or_(*matches),
-        )
-        rows = [_sanction(r._mapping) for r in await read_rows(self.engine, query)]
+        params = {
+            "nickname_key": nickname_key,
+            "device_key": device_key,
+            "address_key": address_key,
+            "now": now,
+        }
+        rows = [_sanction(r._mapping) for r in await read_rows(self.engine, _ENTRY_BANS, params)]
         if not rows:
             return None
 

@@ -29,6 +29,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     delete,
     insert,
     or_,
@@ -239,6 +240,20 @@ def _incident_row(event: Event) -> IncidentRow:
     )
 
 
+# The hot reads, built once (causerie.store.database.read_rows).
+_REMEMBERED = select(band_memory.c.key, band_memory.c.age, band_memory.c.expires_at).where(
+    band_memory.c.key.in_(bindparam("keys", expanding=True)),
+    band_memory.c.expires_at > bindparam("now"),
+)
+_CONVERSATION = select(
+    conversations.c.key,
+    conversations.c.score,
+    conversations.c.updated_at,
+    conversations.c.frozen_at,
+    conversations.c.escalation_id,
+).where(conversations.c.key == bindparam("key"))
+
+
 class TrustStore:
     def __init__(self, engine: AsyncEngine, review: ReviewStore | None = None) -> None:
         self.engine = engine
@@ -284,12 +299,8 @@ class TrustStore:
         """The remembered age under each key still in force, and when it lapses."""
         if not keys:
             return {}
-        query = select(band_memory.c.key, band_memory.c.age, band_memory.c.expires_at).where(
-            band_memory.c.key.in_(list(keys)), band_memory.c.expires_at > now
-        )
-        return {
-            key: (age, expires_at) for key, age, expires_at in await read_rows(self.engine, query)
-        }
+        rows = await read_rows(self.engine, _REMEMBERED, {"keys": list(keys), "now": now})
+        return {key: (age, expires_at) for key, age, expires_at in rows}
 
     # -- age tokens ----------------------------------------------------------------------------
 
@@ -307,14 +318,7 @@ class TrustStore:
     # -- conversations -------------------------------------------------------------------------
 
     async def conversation(self, key: str) -> ConversationState | None:
-        query = select(
-            conversations.c.key,
-            conversations.c.score,
-            conversations.c.updated_at,
-            conversations.c.frozen_at,
-            conversations.c.escalation_id,
-        ).where(conversations.c.key == key)
-        rows = await read_rows(self.engine, query)
+        rows = await read_rows(self.engine, _CONVERSATION, {"key": key})
         return ConversationState(*rows[0]) if rows else None
 
     async def record(
