@@ -117,6 +117,7 @@ async def run_one(
     shape: str, senders: int, messages: int, warmup: int, model: bool, safety: bool = True
 ) -> dict[str, Any]:
     from causerie.chat.hooks import Peer
+    from causerie.errors import ChatError
     from causerie.node import Node
     from causerie.protocol import frames as f
     from causerie.settings import Settings
@@ -163,17 +164,27 @@ async def run_one(
 
         words = ("soleil", "montagne", "riviere", "jardin", "musique", "cinema", "voyage")
 
+        refused: list[str] = []
+
         async def send(index: int, count: int, offset: int) -> None:
             session, peer, target = writers[index]
             for n in range(offset, offset + count):
-                text = f"bonjour {words[n % len(words)]} {words[(n + index) % len(words)]} v{n}"
-                if shape == "private":
-                    await node.chat.send_private(session, target, text, None, peer)
-                else:
-                    await node.chat.say(session, room_id, text, None, peer)
+                first, second = words[n % len(words)], words[(n + index) % len(words)]
+                # Not "bonjour <word> <word> v<n>": the semantic model read a few of those as
+                # a scam (0.50-0.61), and the first refusal muted the sender. A refusal is
+                # counted, not fatal, so that a figure never hides one.
+                text = f"bonjour, on parle de {first} et de {second} ? ({n})"
+                try:
+                    if shape == "private":
+                        await node.chat.send_private(session, target, text, None, peer)
+                    else:
+                        await node.chat.say(session, room_id, text, None, peer)
+                except ChatError:
+                    refused.append(text)
 
         await asyncio.gather(*(send(i, warmup, 0) for i in range(senders)))
         await asyncio.sleep(0.05)
+        refused.clear()
         before = (
             chat_counter.commits + _writer_commits(node),
             legal_counter.commits + _retention_commits(node),
@@ -198,6 +209,7 @@ async def run_one(
             "shape": shape,
             "senders": senders,
             "messages": total,
+            "refused": len(refused),
             "cpu_us_per_message": round(cpu / total * 1e6, 1),
             "wall_us_per_message": round(wall / total * 1e6, 1),
             "messages_per_s": round(total / wall, 1),
