@@ -45,6 +45,26 @@ def rules(text: str) -> set[str]:
         ("les moins de 15 ans, venez sur mon serveur, lien en mp", "fr.off_platform.young_group"),
         ("envoie moi le scan de ta carte d'identité pour vérifier", "fr.personal_data.id_documents"),
         ("dehors les [SLUR]", "intl.hate.slur_marker"),
+        ("on le tabasse à plusieurs vendredi", "fr.violence.threat_grammar_more"),
+        ("jsais où tu traînes après le taf", "fr.violence.threat_grammar_more"),
+        ("glock dispo, livraison rapide", "fr.weapons.more"),
+        ("t'as une lame à me prêter pour ce soir ?", "fr.weapons.more"),
+        ("je ramène le truc de mon oncle au collège, ils vont comprendre", "fr.weapons.more"),
+        ("bringing the thing to school monday, they'll all see", "en.weapons.more"),
+        ("qqn a un plan pour de la beuh ce soir ?", "fr.drugs.asks_and_slang"),
+        ("got what u need for finals, no prescription, dm", "en.drugs.no_prescription"),
+        ("allez tous signaler son compte jusqu'à ce qu'elle parte", "fr.harassment.mob_and_stalking"),
+        ("everyone spam him till he quits", "en.harassment.mob_and_stalking"),
+        ("you can't block me forever", "en.harassment.mob_and_stalking"),
+        ("interdit aux renois ici", "fr.hate.exclusion"),
+        ("maman c'est moi, j'ai changé de numéro, tu peux m'envoyer 200€ ?", "fr.scam.family_and_romance"),
+        ("mum its me, lost my phone, this is my new number", "en.scam.family_and_romance"),
+        ("c'est quoi le nom de jeune fille de ta mère ?", "fr.personal_data.identity_theft"),
+        ("send a selfie of ur passport to verify", "en.personal_data.identity_theft"),
+        ("viens sur un serveur où les modos peuvent pas lire", "fr.off_platform.evading_moderators"),
+        ("anyone under 15 wanna join, dm me for the invite", "en.off_platform.evading_moderators"),
+        ("like4like, comment when done", "en.spam.follow_and_diet"),
+        ("je reçois, petit cadeau exigé", "fr.solicitation.gift"),
     ],
 )
 def test_grammar_rules_fire(text: str, rule: str) -> None:
@@ -70,6 +90,11 @@ LOOK_ALIKES = [
     "tu viens seule ou avec ton mari samedi ? pour les chaises",
     "someone told me to kys in the gaming room, how do i report them",
     "the sniper rifle in call of duty is overpowered",
+    "qqn a le numéro de la mairie ?",
+    "my mum says its me who left the door open lol",
+    "the mods see everything you post, so be nice",
+    "on me passe à 100 balles la place de concert",
+    "ma fille a perdu 3 kilos pendant sa grippe",
 ]
 
 
