@@ -62,6 +62,9 @@ _SESSION_COLUMNS = (
     online_sessions.c.region_code,
     online_sessions.c.node_id,
 )
+# Built once, filled from a dict: ``insert(...).values(...)`` per call builds a bound parameter
+# per column, which cost more than the insert (docs/benchmarks.md).
+_INSERT_SESSION = insert(online_sessions)
 _BY_KEY = select(*_SESSION_COLUMNS).where(
     online_sessions.c.nickname_key == bindparam("nickname_key")
 )
@@ -159,17 +162,18 @@ class PresenceStore:
         try:
             async with self.engine.begin() as conn:
                 await conn.execute(
-                    insert(online_sessions).values(
-                        id=session.id,
-                        nickname=session.nickname,
-                        nickname_key=session.nickname_key,
-                        age=session.age,
-                        gender=session.gender,
-                        department=session.department,
-                        region_code=session.region_code,
-                        node_id=session.node_id,
-                        connected_at=now,
-                    )
+                    _INSERT_SESSION,
+                    {
+                        "id": session.id,
+                        "nickname": session.nickname,
+                        "nickname_key": session.nickname_key,
+                        "age": session.age,
+                        "gender": session.gender,
+                        "department": session.department,
+                        "region_code": session.region_code,
+                        "node_id": session.node_id,
+                        "connected_at": now,
+                    },
                 )
         except IntegrityError:
             raise NicknameTaken(session.nickname) from None

@@ -41,25 +41,29 @@ def _record(row: object) -> ResumeRecord:
     return ResumeRecord(**values)
 
 
+# Built once, filled from a dict (see causerie.store.presence).
+_INSERT_TOKEN = insert(resume_tokens)
+
+
 class ResumeStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
     async def issue(self, record: ResumeRecord) -> None:
-        row = insert(resume_tokens).values(
-            token_hash=record.token_hash,
-            session_id=record.session_id,
-            device_key=record.device_key,
-            nickname=record.nickname,
-            age=record.age,
-            gender=record.gender,
-            department=record.department,
-            region_code=record.region_code,
-            sessions=json.dumps(list(record.sessions)),
-            rooms=json.dumps(list(record.rooms)),
-            expires_at=record.expires_at,
-        )
-        await write_in_thread(self.engine, lambda conn: conn.execute(row))
+        row = {
+            "token_hash": record.token_hash,
+            "session_id": record.session_id,
+            "device_key": record.device_key,
+            "nickname": record.nickname,
+            "age": record.age,
+            "gender": record.gender,
+            "department": record.department,
+            "region_code": record.region_code,
+            "sessions": json.dumps(list(record.sessions)),
+            "rooms": json.dumps(list(record.rooms)),
+            "expires_at": record.expires_at,
+        }
+        await write_in_thread(self.engine, lambda conn: conn.execute(_INSERT_TOKEN, row))
 
     async def take(self, hashed: str, now: float) -> ResumeRecord | None:
         """The record under ``hashed``, removed (a token works once), if it has not expired."""

@@ -320,6 +320,8 @@ _ACTIVE_SANCTIONS = select(safety_sanctions).where(*_IN_FORCE)
 _ACTIVE_SANCTIONS_OF = _ACTIVE_SANCTIONS.where(
     safety_sanctions.c.author_key == bindparam("author_key")
 )
+# Built once, filled from a dict (see causerie.store.presence).
+_INSERT_ENTRY_KEYS = insert(safety_entry_keys)
 # A NULL device or address key matches no row, so one statement serves every entry.
 _ENTRY_BANS = select(safety_sanctions).where(
     safety_sanctions.c.kind == "ban",
@@ -483,15 +485,15 @@ class SafetyStore:
 
     async def record_entry_keys(self, keys: EntryKeys, *, keep_seconds: float) -> None:
         """Keep the keys a session entered with (:meth:`purge_entry_keys` forgets them)."""
-        row = insert(safety_entry_keys).values(
-            session_id=keys.session_id,
-            nickname_key=keys.nickname_key,
-            device_key=keys.device_key,
-            address_key=keys.address_key,
-            entered_at=keys.entered_at,
-            expires_at=keys.entered_at + keep_seconds,
-        )
-        await write_in_thread(self.engine, lambda conn: conn.execute(row))
+        row = {
+            "session_id": keys.session_id,
+            "nickname_key": keys.nickname_key,
+            "device_key": keys.device_key,
+            "address_key": keys.address_key,
+            "entered_at": keys.entered_at,
+            "expires_at": keys.entered_at + keep_seconds,
+        }
+        await write_in_thread(self.engine, lambda conn: conn.execute(_INSERT_ENTRY_KEYS, row))
 
     async def purge_entry_keys(self, now: float) -> int:
         """Forget the entry keys past their time (the node's purge, not every entry)."""
