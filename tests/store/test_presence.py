@@ -207,3 +207,22 @@ async def test_a_node_stopping_takes_its_chatters_offline(presence: PresenceStor
     assert [p.nickname for p in await presence.people()] == ["Zoe"]
     assert await presence.counts() == {"general": 1}
     assert (await presence.remove_dead_nodes(seen_before=1_000.0)).nodes == ["node-a"]
+
+
+async def test_a_claim_whose_entry_was_cancelled_is_taken_back(presence: PresenceStore) -> None:
+    # The claim runs in a writer thread that a cancelled entry cannot stop: once it lands, the
+    # store takes it back, so that the nickname is not left taken by nobody.
+    abandoned = asyncio.ensure_future(presence.add_session(chatter("Maelys"), 100.0))
+    await asyncio.sleep(0)
+    abandoned.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await abandoned
+    # The claim may land after the cancellation: the nickname is free again once it is taken back.
+    for _ in range(200):
+        try:
+            await presence.add_session(chatter("Maelys", session_id="next"), 101.0)
+            break
+        except NicknameTaken:
+            await asyncio.sleep(0.01)
+    found = await presence.by_key(nickname_key("Maelys"))
+    assert found is not None and found.id == "next"

@@ -9,6 +9,8 @@ the next one) and ``logout`` revokes it.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
 from dataclasses import dataclass
 
@@ -24,6 +26,8 @@ from causerie.protocol.identity import check_identity, nickname_key
 from causerie.store.presence import NicknameTaken, OnlineSession
 from causerie.store.resume import ResumeRecord, ResumeStore, token_hash
 from causerie.trust.fence import Admission
+
+log = logging.getLogger(__name__)
 
 RESUME_REFUSED = "This session cannot be resumed (it ended or expired): enter again."
 
@@ -172,13 +176,19 @@ class Entry:
             outbox=outbox,
             earlier_sessions=earlier_sessions,
         )
-        core.hub.attach(local)
-        await fence.entered(session_id, admission, band, verified=verified)
-        await self.bans.entered(
-            session_id, who.key, admission.device_key, admission.address_key, now
-        )
-        await core.traffic.connection_opened(session_id, who.nickname, peer, now)
-        resume_token = await self._issue_resume(local, admission, now)
+        try:
+            core.hub.attach(local)
+            await fence.entered(session_id, admission, band, verified=verified)
+            await self.bans.entered(
+                session_id, who.key, admission.device_key, admission.address_key, now
+            )
+            await core.traffic.connection_opened(session_id, who.nickname, peer, now)
+            resume_token = await self._issue_resume(local, admission, now)
+        except BaseException:
+            # Abandoned once the nickname was claimed (the connection closed, a store failed):
+            # nobody would take it offline, and the nickname would stay taken by nobody.
+            await asyncio.shield(self._abandon(session_id))
+            raise
         welcome = f.Welcome(
             session=session_id,
             me=person_of(local),
@@ -189,6 +199,13 @@ class Entry:
             resume_token=resume_token,
         )
         return local, welcome
+
+    async def _abandon(self, session_id: str) -> None:
+        self.core.hub.detach(session_id)
+        try:
+            await self.core.presence.remove_session(session_id)
+        except Exception:
+            log.exception("abandoned entry %s: its session could not be taken offline", session_id)
 
     async def _issue_resume(
         self, session: LocalSession, admission: Admission, now: float

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
@@ -79,6 +81,8 @@ _MEMBERS = (
 class PresenceStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # Nickname claims taken back after their entry was abandoned (see add_session).
+        self._taking_back: set[asyncio.Future[list[str]]] = set()
 
     # -- nodes -------------------------------------------------------------------------------
 
@@ -158,25 +162,40 @@ class PresenceStore:
     # -- sessions ----------------------------------------------------------------------------
 
     async def add_session(self, session: OnlineSession, now: float) -> None:
-        """Record a chatter as online; raise :class:`NicknameTaken` if the key is in use."""
+        """Record a chatter as online; raise :class:`NicknameTaken` if the key is in use.
+
+        One crossing to a writer thread (:func:`write_in_thread`), which a cancelled caller
+        cannot stop: if the entry is abandoned meanwhile (the connection closed), the claim is
+        taken back once it has landed, so that no nickname stays taken by nobody.
+        """
+        row = {
+            "id": session.id,
+            "nickname": session.nickname,
+            "nickname_key": session.nickname_key,
+            "age": session.age,
+            "gender": session.gender,
+            "department": session.department,
+            "region_code": session.region_code,
+            "node_id": session.node_id,
+            "connected_at": now,
+        }
+        claim = asyncio.ensure_future(
+            write_in_thread(self.engine, lambda conn: conn.execute(_INSERT_SESSION, row))
+        )
         try:
-            async with self.engine.begin() as conn:
-                await conn.execute(
-                    _INSERT_SESSION,
-                    {
-                        "id": session.id,
-                        "nickname": session.nickname,
-                        "nickname_key": session.nickname_key,
-                        "age": session.age,
-                        "gender": session.gender,
-                        "department": session.department,
-                        "region_code": session.region_code,
-                        "node_id": session.node_id,
-                        "connected_at": now,
-                    },
-                )
+            await asyncio.shield(claim)
         except IntegrityError:
             raise NicknameTaken(session.nickname) from None
+        except asyncio.CancelledError:
+            claim.add_done_callback(lambda done: self._take_back(done, session.id))
+            raise
+
+    def _take_back(self, claim: asyncio.Future[Any], session_id: str) -> None:
+        if claim.cancelled() or claim.exception() is not None:
+            return
+        task = asyncio.ensure_future(self.remove_session(session_id))
+        self._taking_back.add(task)
+        task.add_done_callback(self._taking_back.discard)
 
     async def remove_session(self, session_id: str) -> list[str]:
         """Take a chatter offline; return the rooms they were in."""
