@@ -106,3 +106,21 @@ def test_look_alikes_fire_no_refusing_rule(text: str) -> None:
 
 def test_a_scam_reported_in_the_first_person_is_a_warning() -> None:
     assert warns(read("j'ai reçu un SMS de colis à payer, c'est une arnaque hein ?"))
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("k i l l  y o u r s e l f", "en.harassment.self_harm"),
+        ("f a k e  m e e t u p tonight", "en.ambush.setup"),
+        ("j e  v a i s  t e  c r e v e r", "fr.violence.threat"),
+    ],
+)
+def test_a_phrase_spelt_out_letter_by_letter_is_still_read(text: str, rule: str) -> None:
+    # Spelt out, the words run together ("killyourself"): long phrases are looked for glued.
+    assert rule in rules(text)
+
+
+def test_short_phrases_are_not_looked_for_glued_inside_words() -> None:
+    # "rob him" glued is "robhim": too short to be told from the inside of an ordinary word.
+    assert "en.violence.ambush" not in rules("the robhimself account posted again")

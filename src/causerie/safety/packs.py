@@ -257,6 +257,10 @@ class RuleBook:
                 if prefix:
                     key, runs = key[:-1], runs[:-1]
                 entries.setdefault(key, []).append(_TermEntry(index, runs, term))
+                glued = _glued_phrase(term)
+                if glued is not None:
+                    patterns.Add(glued)
+                    owners.append((index, re2.compile(glued)))
             for pattern in rule.patterns:
                 patterns.Add(pattern)
                 owners.append((index, re2.compile(pattern)))
@@ -334,6 +338,22 @@ class RuleBook:
                 hits.append(Hit(rule.id, rule.category, rule.score, matched))
         hits.sort(key=lambda h: (-h.score, h.rule))
         return hits
+
+
+# A phrase spelt out letter by letter reads as one word ("k i l l  y o u r s e l f" is
+# "killyourself"): long phrases are also looked for glued, anywhere in a word. Short ones are
+# not: glued, they could sit inside ordinary words.
+GLUED_PHRASE_LETTERS = 9
+
+
+def _glued_phrase(term: str) -> str | None:
+    if term.endswith("*"):
+        return None
+    words = words_of(term).split()
+    glued = "".join(words)
+    if len(words) < 2 or sum(c.isalpha() for c in glued) < GLUED_PHRASE_LETTERS:
+        return None
+    return re2.escape(glued)
 
 
 def builtin_pack_texts() -> list[tuple[str, str]]:
