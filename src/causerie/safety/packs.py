@@ -353,7 +353,8 @@ def _glued_phrase(term: str) -> str | None:
     glued = "".join(words)
     if len(words) < 2 or sum(c.isalpha() for c in glued) < GLUED_PHRASE_LETTERS:
         return None
-    return re2.escape(glued)
+    escaped: str = re2.escape(glued)
+    return escaped
 
 
 def builtin_pack_texts() -> list[tuple[str, str]]:
