@@ -65,6 +65,12 @@ def rules(text: str) -> set[str]:
         ("anyone under 15 wanna join, dm me for the invite", "en.off_platform.evading_moderators"),
         ("like4like, comment when done", "en.spam.follow_and_diet"),
         ("je reçois, petit cadeau exigé", "fr.solicitation.gift"),
+        ("achète 10k followers pas cher", "fr.spam.advertising"),
+        ("gagnez 500€ par jour depuis chez vous", "fr.spam.advertising"),
+        ("check out my page for promos", "en.spam.advertising"),
+        ("this memecoin is going 100x to the moon", "en.spam.advertising"),
+        ("anyone got a plug round here tonight", "en.drugs.who_has_a_plug"),
+        ("t'as un plug pour ce soir ?", "fr.drugs.who_has_a_plug"),
     ],
 )
 def test_grammar_rules_fire(text: str, rule: str) -> None:
@@ -95,6 +101,10 @@ LOOK_ALIKES = [
     "the mods see everything you post, so be nice",
     "on me passe à 100 balles la place de concert",
     "ma fille a perdu 3 kilos pendant sa grippe",
+    "je gagne 80 euros par jour au taf, c'est pas lourd",
+    "anyone got a plug adapter for eu sockets",
+    "check my profile pic, is it ok?",
+    "got 15% off with a student discount code",
 ]
 
 
