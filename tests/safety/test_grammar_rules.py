@@ -71,6 +71,12 @@ def rules(text: str) -> set[str]:
         ("this memecoin is going 100x to the moon", "en.spam.advertising"),
         ("anyone got a plug round here tonight", "en.drugs.who_has_a_plug"),
         ("t'as un plug pour ce soir ?", "fr.drugs.who_has_a_plug"),
+        ("cc qui a du hash", "fr.drugs.offer_grammar"),
+        ("les pochons sont prêts, 20 le pochon", "fr.drugs.offer_grammar"),
+        ("got xans and percs hmu", "en.drugs.offer_grammar"),
+        ("j'ai un taser et une gazeuse à vendre", "fr.weapons.for_sale"),
+        ("got knuckle dusters for sale dm", "en.weapons.for_sale"),
+        ("fais le venir derrière le gymnase, on l'attend à 5", "fr.ambush.fetch_and_wait"),
     ],
 )
 def test_grammar_rules_fire(text: str, rule: str) -> None:
@@ -105,6 +111,11 @@ LOOK_ALIKES = [
     "anyone got a plug adapter for eu sockets",
     "check my profile pic, is it ok?",
     "got 15% off with a student discount code",
+    "j'ai de la résine époxy pour la table",
+    "qui a le crack du jeu ?",
+    "need lean protein ideas for lunch",
+    "selling my old lego pieces, dm for price",
+    "fais le venir à 18h pour le gâteau",
 ]
 
 
