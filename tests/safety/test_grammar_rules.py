@@ -77,6 +77,12 @@ def rules(text: str) -> set[str]:
         ("j'ai un taser et une gazeuse à vendre", "fr.weapons.for_sale"),
         ("got knuckle dusters for sale dm", "en.weapons.for_sale"),
         ("fais le venir derrière le gymnase, on l'attend à 5", "fr.ambush.fetch_and_wait"),
+        ("t'es qu'une grosse merde, personne t'aime", "fr.harassment.aimed"),
+        ("shut up you ugly fat cow", "en.harassment.aimed"),
+        ("everyone hates u, do us all a favour and disappear", "en.harassment.aimed"),
+        ("les immigrés c'est tous des voleurs", "fr.hate.generalisation"),
+        ("gays are disgusting and should be banned", "en.hate.generalisation"),
+        ("massage avec finition, 80 la demi heure", "fr.solicitation.shapes"),
     ],
 )
 def test_grammar_rules_fire(text: str, rule: str) -> None:
@@ -116,6 +122,12 @@ LOOK_ALIKES = [
     "need lean protein ideas for lunch",
     "selling my old lego pieces, dm for price",
     "fais le venir à 18h pour le gâteau",
+    "t'es une crème, merci pour hier",
+    "you're a legend, thanks mate",
+    "ur such a loser lol, gg",
+    "les femmes sont trop fortes au foot",
+    "gays should be allowed to marry everywhere",
+    "nobody likes you is a song by my fav band? no it's not lol",
 ]
 
 
