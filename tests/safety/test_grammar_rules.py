@@ -83,6 +83,12 @@ def rules(text: str) -> set[str]:
         ("les immigrés c'est tous des voleurs", "fr.hate.generalisation"),
         ("gays are disgusting and should be banned", "en.hate.generalisation"),
         ("massage avec finition, 80 la demi heure", "fr.solicitation.shapes"),
+        ("t'es mort si je te croise", "fr.violence.threat_shapes"),
+        ("si tu parles encore je te fume", "fr.violence.threat_shapes"),
+        ("faut les exterminer tous", "fr.violence.threat_shapes"),
+        ("i'm going to find you and hurt you bad", "en.violence.threat_shapes"),
+        ("someone should shoot him", "en.violence.threat_shapes"),
+        ("let's go beat up some gays tonight", "en.hate.group_attack"),
     ],
 )
 def test_grammar_rules_fire(text: str, rule: str) -> None:
@@ -128,6 +134,9 @@ LOOK_ALIKES = [
     "les femmes sont trop fortes au foot",
     "gays should be allowed to marry everywhere",
     "nobody likes you is a song by my fav band? no it's not lol",
+    "je te crève au ping-pong quand tu veux",
+    "on va mettre le feu au dancefloor samedi",
+    "the villain deserves to be shot in the final episode",
 ]
 
 
