@@ -89,6 +89,10 @@ def rules(text: str) -> set[str]:
         ("i'm going to find you and hurt you bad", "en.violence.threat_shapes"),
         ("someone should shoot him", "en.violence.threat_shapes"),
         ("let's go beat up some gays tonight", "en.hate.group_attack"),
+        ("je vais poster ses nudes partout", "fr.non_consent.sharing_shapes"),
+        ("leak her pics to the whole school", "en.non_consent.sharing_shapes"),
+        ("fausse annonce de vélo et on lui prend son tel", "fr.ambush.fake_meeting"),
+        ("get her to meet me alone, i'll handle the rest", "en.ambush.fake_meeting"),
     ],
 )
 def test_grammar_rules_fire(text: str, rule: str) -> None:
@@ -137,6 +141,8 @@ LOOK_ALIKES = [
     "je te crève au ping-pong quand tu veux",
     "on va mettre le feu au dancefloor samedi",
     "the villain deserves to be shot in the final episode",
+    "post her pics from the wedding in the family chat",
+    "rdv à la gare, on lui prend un bouquet en passant ?",
 ]
 
 
