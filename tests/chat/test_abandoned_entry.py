@@ -28,3 +28,26 @@ async def test_an_entry_that_fails_after_the_claim_frees_the_nickname(
         monkeypatch.setattr(traffic, "connection_opened", opened)
         again = await h.enter("Lisandro", 30)
         assert again.welcome.me.nickname == "Lisandro"
+
+
+async def test_an_entry_that_fails_while_its_claim_is_announced_frees_the_nickname(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with harness(tmp_path) as h:
+        presence = h.node.chat.core.presence
+        announce = presence._changed
+        calls = 0
+
+        async def fail_first(*args: object, **kwargs: object) -> None:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                raise RuntimeError("interrupted after the claim")
+            await announce(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(presence, "_changed", fail_first)
+        with pytest.raises(RuntimeError):
+            await h.enter("Ombeline", 30)
+        assert await presence.by_key(nickname_key("Ombeline")) is None
+        again = await h.enter("Ombeline", 30)
+        assert again.welcome.me.nickname == "Ombeline"

@@ -164,6 +164,11 @@ class Entry:
                 f"someone online already uses a nickname like {who.nickname!r}",
                 field="nickname",
             ) from None
+        except BaseException:
+            # Cancelled or failed once the claim may have landed (while it was announced, say):
+            # taking an absent session offline is harmless.
+            await asyncio.shield(self._abandon(session_id))
+            raise
         local = LocalSession(
             id=session_id,
             nickname=who.nickname,
