@@ -156,19 +156,6 @@ class Entry:
             node_id=core.node_id,
         )
         now = core.clock()
-        try:
-            await core.presence.add_session(row, now)
-        except NicknameTaken:
-            raise ChatError(
-                ErrorCode.NICKNAME_TAKEN,
-                f"someone online already uses a nickname like {who.nickname!r}",
-                field="nickname",
-            ) from None
-        except BaseException:
-            # Cancelled or failed once the claim may have landed (while it was announced, say):
-            # taking an absent session offline is harmless.
-            await asyncio.shield(self._abandon(session_id))
-            raise
         local = LocalSession(
             id=session_id,
             nickname=who.nickname,
@@ -182,6 +169,7 @@ class Entry:
             earlier_sessions=earlier_sessions,
         )
         try:
+            await core.presence.add_session(row, now)
             core.hub.attach(local)
             await fence.entered(session_id, admission, band, verified=verified)
             await self.bans.entered(
@@ -189,9 +177,17 @@ class Entry:
             )
             await core.traffic.connection_opened(session_id, who.nickname, peer, now)
             resume_token = await self._issue_resume(local, admission, now)
+        except NicknameTaken:
+            raise ChatError(
+                ErrorCode.NICKNAME_TAKEN,
+                f"someone online already uses a nickname like {who.nickname!r}",
+                field="nickname",
+            ) from None
         except BaseException:
-            # Abandoned once the nickname was claimed (the connection closed, a store failed):
-            # nobody would take it offline, and the nickname would stay taken by nobody.
+            # Abandoned once the nickname may have been claimed (the connection closed, a store
+            # failed, its announcement was cut short): nobody else would take it offline, and
+            # the nickname would stay taken by nobody. Taking an absent session offline is
+            # harmless.
             await asyncio.shield(self._abandon(session_id))
             raise
         welcome = f.Welcome(

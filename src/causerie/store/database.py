@@ -110,8 +110,8 @@ async def write_in_thread(engine: AsyncEngine, work: Callable[[Connection], T]) 
     connection: one crossing to the thread and back, where the async driver crosses four or
     five times a statement. Elsewhere through the engine (``run_sync``). A caller cancelled
     meanwhile does not stop the transaction: use it for writes that are harmless once done
-    (the session's exit cleans up what an abandoned entry wrote), not for a claim such as a
-    nickname.
+    (the session's exit cleans up what an abandoned entry wrote), or take the write back once
+    it lands, as the nickname claim does (``PresenceStore.add_session``).
     """
     writer = _twin(engine, read_only=False)
     if writer is None:
