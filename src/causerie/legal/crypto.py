@@ -28,8 +28,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from causerie.legal.errors import KeyMaterialError
+from causerie.unique import UniqueValues
 
 _NONCE_BYTES = 12
+# A GCM nonce must never repeat under one key; it need not be secret. Eight random bytes a
+# process and a four-byte counter (causerie.unique): no system call a sealed row.
+_NONCES = UniqueValues(prefix_bytes=8, counter_bytes=_NONCE_BYTES - 8)
 # Sixteen bytes of HMAC: collisions are out of reach and the index stays compact.
 _INDEX_BYTES = 16
 # A constant sealed under each key when it is first used, so that a key file swapped for the
@@ -55,7 +59,7 @@ class DataKey:
         self._index = hmac.new(_derive(material, b"causerie index"), digestmod=hashlib.sha256)
 
     def seal(self, plaintext: bytes, associated: bytes) -> bytes:
-        nonce = os.urandom(_NONCE_BYTES)
+        nonce = _NONCES.next()
         return nonce + self._cipher.encrypt(nonce, plaintext, associated)
 
     def open(self, sealed: bytes, associated: bytes) -> bytes:

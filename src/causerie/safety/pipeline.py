@@ -22,7 +22,6 @@ import hashlib
 import logging
 import math
 import re
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -43,6 +42,7 @@ from causerie.safety.policy import NAME_KINDS, Action, Policy, PolicyError, load
 from causerie.settings import SafetySettings
 from causerie.store.review import Source, priority_of
 from causerie.store.safety import DecisionRecord, Escalation, SafetyStore, SanctionRow
+from causerie.unique import UniqueValues
 
 log = logging.getLogger(__name__)
 
@@ -333,9 +333,14 @@ def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000
 
 
+# A decision id is no secret; it must not repeat (causerie.unique: no system call an id).
+_DECISION_SUFFIXES = UniqueValues(prefix_bytes=3, counter_bytes=3)
+
+
 def new_decision_id(now: float) -> str:
-    # Time first, so that ids sort by creation; random after, so that nodes never collide.
-    return f"{int(now * 1000):012x}{secrets.token_hex(6)}"
+    # Time first, so that ids sort by creation; a random prefix a process and a count after, so
+    # that neither two decisions of one process nor two nodes collide.
+    return f"{int(now * 1000):012x}{_DECISION_SUFFIXES.next().hex()}"
 
 
 class SafetyPipeline:
@@ -879,7 +884,9 @@ class ModelStage:
             if unobfuscated is not None:
                 scoring.append(semantic.score(unobfuscated))
         try:
-            scored = await asyncio.wait_for(asyncio.gather(*scoring), timeout)
+            # One text is the usual case: awaited in place, not wrapped in two more tasks.
+            async with asyncio.timeout(timeout):
+                scored = [await scoring[0]] if len(scoring) == 1 else await asyncio.gather(*scoring)
         except TimeoutError:
             return Signals(reasons=("model.timeout",))
         except Exception:
