@@ -270,17 +270,25 @@ def exemplar_scores(
     n = embeddings.shape[0]
     if n == 0 or len(bank) == 0:
         return np.zeros((n, len(categories)), dtype=np.float32)
-    index, counts = bank.group_index((*(c.value for c in categories), HARMLESS))
     # One extra column of -inf is what padded slots of short banks gather.
     sims = np.full((n, len(bank) + 1), -np.inf, dtype=np.float32)
     sims[:, :-1] = embeddings @ bank.embeddings.T
+    # The harmless bank is several times the widest category's: padded to its width, the
+    # categories' banks would make the selection four times the work.
+    harmful = _nearest_means(sims, *bank.group_index(tuple(c.value for c in categories)), k)
+    harmless = _nearest_means(sims, *bank.group_index((HARMLESS,)), k)
+    out: FloatArray = (harmful - harmless).astype(np.float32)
+    return out
+
+
+def _nearest_means(sims: FloatArray, index: IntArray, counts: IntArray, k: int) -> FloatArray:
+    """``(texts, banks)``: the mean of each bank's ``k`` highest similarities (0 for none)."""
     gathered = sims[:, index]  # (texts, banks, widest bank)
     kk = min(k, gathered.shape[2])
     top = np.partition(gathered, gathered.shape[2] - kk, axis=2)[:, :, -kk:]
-    top[~np.isfinite(top)] = 0.0
-    means = top.sum(axis=2) / np.maximum(np.minimum(counts, kk), 1)
-    out: FloatArray = (means[:, :-1] - means[:, -1:]).astype(np.float32)
-    return out
+    top[np.isneginf(top)] = 0.0
+    means: FloatArray = top.sum(axis=2) / np.maximum(np.minimum(counts, kk), 1)
+    return means
 
 
 def _sigmoid(x: FloatArray) -> FloatArray:
