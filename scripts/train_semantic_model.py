@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
+import json
 import os
 import random
 import re
@@ -69,6 +70,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "safety" / "semantic"
 EXEMPLARS = DATA / "exemplars"
 CORPUS = DATA / "corpus"
+# The sets that measure text nobody trained on (data/safety/<name>/, their READMEs).
+UNSEEN_SETS = ("heldout", "dev3")
 TRAIN = DATA / "train.jsonl"
 DEV = DATA / "dev.jsonl"
 HEADS = ROOT / "src" / "causerie" / "safety" / "model" / HEADS_FILE
@@ -289,6 +292,37 @@ def corpus_rows(without: Sequence[str] = ()) -> tuple[list[Row], list[Example]]:
     return rows, tuning
 
 
+# Where a harmless line of an evaluation set is harmless only because of who reads it (adults'
+# sexual talk, adults swapping numbers): the heads read no context, so such lines teach nothing.
+_CONTEXT_HARMLESS = frozenset({"adult_room", "private_adult_adult"})
+
+
+def set_rows(directories: Sequence[Path]) -> tuple[list[Row], list[Example]]:
+    """The lines of tuning sets in the evaluation schema (data/safety/dev/lines.jsonl...) as
+    corpus rows: a harmful line is its category, a harmless one no category, less the harmless
+    lines whose label depends on their context. Split as the corpus is (one in six apart)."""
+    rows: list[Row] = []
+    tuning: list[Example] = []
+    for directory in directories:
+        path = directory / "lines.jsonl"
+        for i, line in enumerate(path.read_text("utf-8").splitlines()):
+            item = json.loads(line)
+            if item["label"] == "harmless" and item["context"] in _CONTEXT_HARMLESS:
+                continue
+            labels = (
+                frozenset({Category(item["category"])})
+                if item["label"] == "harmful"
+                else frozenset()
+            )
+            example = Example(text=item["text"], lang=item["lang"], labels=labels)
+            key = overlap_key(example.text)
+            if int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 6 == 0:
+                tuning.append(example)
+            else:
+                rows.append((example.text, labels, f"set:{directory.name}:{i // 5}", 1.5))
+    return rows, tuning
+
+
 def dedupe(rows: Sequence[Row], dev_keys: set[str]) -> tuple[list[Row], int]:
     seen: set[str] = set()
     out: list[Row] = []
@@ -407,6 +441,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="leave out the corpus files matching these patterns (e.g. 'w2_*')",
     )
     parser.add_argument(
+        "--sets",
+        nargs="*",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="tuning sets in the evaluation schema to train on too (never the held-out set)",
+    )
+    parser.add_argument(
         "--out", type=Path, default=HEADS, help="where to write the heads (default: the package's)"
     )
     args = parser.parse_args(argv)
@@ -414,6 +456,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     rng = random.Random(args.seed)
 
     corpus, corpus_tuning = corpus_rows(args.without)
+    if any(d.resolve().name in UNSEEN_SETS for d in args.sets):
+        raise SystemExit(f"{', '.join(UNSEEN_SETS)} measure unseen text: never trained on")
+    from_sets, sets_tuning = set_rows(args.sets)
+    corpus += from_sets
+    corpus_tuning += sets_tuning
     dev = load(DEV) + corpus_tuning
     dev_keys = {overlap_key(e.text) for e in dev}
     rows, dropped = dedupe(
