@@ -61,6 +61,14 @@ async def evaluate_line(site: TrialSite, line: dict[str, Any]) -> str | None:
     return refusal_text(refused)
 
 
+def _cause_kind(cause: str | None) -> str:
+    """``conversation_forbidden``, ``join room_forbidden``, ``content_blocked``, ``review``..."""
+    text = cause or ""
+    if text.startswith("review"):
+        return "review"
+    return text.split(":")[0]
+
+
 async def evaluate_conversation(
     site: TrialSite, conversation: dict[str, Any]
 ) -> tuple[int | None, str | None]:
@@ -237,6 +245,15 @@ async def main() -> int:
             (r or "").split(":")[0]
             for (line, _), r in zip(outcomes, refusals, strict=True)
             if line["label"] == "harmless" and r is not None
+        ).most_common()
+    )
+    # What flagged the harmless conversations, counted by kind (not listed): a channel the site
+    # keeps closed or a fence it keeps up is the product's rule, a block or a review is a reading.
+    report["harmless conversations flagged by"] = dict(
+        Counter(
+            _cause_kind(cause)
+            for conversation, (turn, cause) in turns
+            if conversation["label"] == "harmless" and turn is not None
         ).most_common()
     )
     report["conversation turns"] = {
