@@ -284,11 +284,18 @@ def _unleet(match: re.Match[str]) -> str:
     return "".join(SUBSTITUTIONS[c] for c in match.group(0))
 
 
+# Any character that _LEET_IN_WORD reads as a letter: a token without one has nothing to undo,
+# and most texts hold none, so they skip the token-by-token pass.
+_MAY_BE_LEET = re.compile(f"{_LEET_CLASS}|[{re.escape(_PUNCTUATION_LEET)}]")
+
+
 def _unleet_words(text: str) -> str:
     """Leetspeak inside words undone, numbers with their unit left alone."""
+    if _MAY_BE_LEET.search(text) is None:
+        return text
     return " ".join(
         token
-        if _QUANTITY.fullmatch(token.strip(_EDGE_PUNCTUATION))
+        if _MAY_BE_LEET.search(token) is None or _QUANTITY.fullmatch(token.strip(_EDGE_PUNCTUATION))
         else _LEET_IN_WORD.sub(_unleet, token)
         for token in text.split(" ")
     )
