@@ -232,9 +232,7 @@ class GroupCommit:
                 await self._wake.wait()
                 self._wake.clear()
                 while self._pending:
-                    batch = self._pending[:_BATCH]
-                    del self._pending[:_BATCH]
-                    inflight = asyncio.create_task(self._commit(batch))
+                    inflight = asyncio.create_task(self._commit(self._take()))
                     # Shielded: a shutdown must not abandon a transaction whose callers wait.
                     await asyncio.shield(inflight)
         finally:
@@ -243,11 +241,15 @@ class GroupCommit:
                 with contextlib.suppress(Exception):
                     await inflight
             while self._pending:
-                batch = self._pending[:_BATCH]
-                del self._pending[:_BATCH]
-                await self._commit(batch)
+                await self._commit(self._take())
             if self._thread is not None:
                 await self._thread.stop()
+
+    def _take(self) -> list[tuple[_Row, asyncio.Future[None]]]:
+        """The next batch of waiting rows, oldest first."""
+        batch = self._pending[:_BATCH]
+        del self._pending[:_BATCH]
+        return batch
 
     async def _commit(self, batch: list[tuple[_Row, asyncio.Future[None]]]) -> None:
         try:
