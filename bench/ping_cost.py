@@ -2,7 +2,7 @@
 one ``pong`` out) against the bare websockets peer's private message to one named socket
 (one frame in, one out).
 
-    python -m bench.ping_cost --connections 50 --rate 400 --duration 10
+    python -m bench.ping_cost --peers causerie-nomod,causerie,websockets --rate 400 --duration 10
 
 What the gateway alone costs (the socket, the frames, the ASGI hop, the protocol session, the
 outbox): the part of a message's CPU that no change to the chat, safety or store code can take.
@@ -13,9 +13,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 from typing import Any
 
+from bench.fanout import pin_to
 from bench.peers import Wire, make_peer
 
 
@@ -32,14 +34,15 @@ async def drive(peer_name: str, args: argparse.Namespace) -> dict[str, Any]:
             async for _ in ws:
                 replies += 1
 
-        if peer.dialect == "plain":
-            # The bare peer's private message to a name: each socket names itself "self" in
-            # turn is not needed; one name answers every frame, one send each, like a pong.
-            await wire.name(sockets[0], 0)
+        if peer.dialect == "causerie":
+            frame = json.dumps({"type": "ping"})
+        else:
+            # The bare peer has no ping: a private message to one named socket is its frame in,
+            # frame out. Every socket's frame goes to that one; the drain counts the replies.
             await sockets[0].send(json.dumps({"name": "self"}))
             await sockets[0].recv()
+            frame = json.dumps({"to": "self", "text": "ping"})
         readers = [asyncio.create_task(drain(ws)) for ws in sockets]
-        frame = json.dumps({"type": "ping"}) if peer.dialect == "causerie" else json.dumps({"to": "self", "text": "ping"})
         interval = 1 / args.rate
         await asyncio.sleep(1)
         cpu0, sent, start = peer.cpu(), 0, time.monotonic()
@@ -74,6 +77,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
+    # The server on CPU 0 (make_peer's start), the generator on CPU 1, as bench.peers does.
+    pin_to(1 if (os.cpu_count() or 1) > 1 else None)
     for name in args.peers.split(","):
         print(json.dumps(asyncio.run(drive(name, args))), flush=True)
 
