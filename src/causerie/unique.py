@@ -19,7 +19,8 @@ import weakref
 
 
 class UniqueValues:
-    """``prefix_bytes`` random bytes drawn once, then a ``counter_bytes`` big-endian counter.
+    """``prefix_bytes`` random bytes drawn once, then a ``counter_bytes`` big-endian counter
+    from a random start.
 
     Two values of one instance never repeat; of two processes, or two instances, they
     repeat only if both drew the same prefix (one chance in ``2 ** (8 * prefix_bytes)`` a pair).
@@ -36,10 +37,13 @@ class UniqueValues:
         _LIVE.add(self)
 
     def _fresh(self) -> tuple[bytes, itertools.count[int]]:
-        return os.urandom(self.prefix_bytes), itertools.count()
+        # The count starts at a random point of its lower half: two processes that drew the same
+        # prefix still do not count through the same values at the same time.
+        start = int.from_bytes(os.urandom(self.counter_bytes), "big") >> 1
+        return os.urandom(self.prefix_bytes), itertools.count(start)
 
     def renew(self) -> None:
-        """A new prefix and a counter from zero (after a fork, or when the counter is spent)."""
+        """A new prefix and a new count (after a fork, or when the counter is spent)."""
         with self._lock:
             self._state = self._fresh()
 
