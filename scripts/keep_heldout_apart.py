@@ -29,11 +29,19 @@ from tests.safety_model.test_heldout_set import (  # noqa: E402
 )
 
 CORPUS = ROOT / "data" / "safety" / "semantic" / "corpus"
+# The sets that measure unseen text: the held-out set and the third independent set.
+UNSEEN = (HELDOUT, ROOT / "data" / "safety" / "dev3")
 
 
 def main(argv: list[str]) -> int:
     files = [Path(a).resolve() for a in argv] or sorted(CORPUS.glob("*.jsonl"))
-    held_out = _texts_of(_jsonl(HELDOUT / "lines.jsonl"), _jsonl(HELDOUT / "conversations.jsonl"))
+    held_out = [
+        pair
+        for unseen in UNSEEN
+        for pair in _texts_of(
+            _jsonl(unseen / "lines.jsonl"), _jsonl(unseen / "conversations.jsonl")
+        )
+    ]
     held = [normalise(text) for _, text in held_out]
     exact = set(held)
     index = ShingleIndex([shingles(n) for n in held], TRAINING_NEAR)
