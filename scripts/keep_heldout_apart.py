@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.safety_model.test_heldout_set import (  # noqa: E402
-    HELDOUT,
     TRAINING_NEAR,
+    UNSEEN,
     ShingleIndex,
     _jsonl,
     _texts_of,
@@ -29,8 +29,6 @@ from tests.safety_model.test_heldout_set import (  # noqa: E402
 )
 
 CORPUS = ROOT / "data" / "safety" / "semantic" / "corpus"
-# The sets that measure unseen text: the held-out set and the third independent set.
-UNSEEN = (HELDOUT, ROOT / "data" / "safety" / "dev3")
 
 
 def main(argv: list[str]) -> int:

@@ -270,6 +270,13 @@ def generated_rows(rng: random.Random, per_template: int, harmless_per_template:
     return rows
 
 
+def sets_thresholds(text: str) -> bool:
+    """Whether a hand-written line is one of the one in six (by a hash of its text, so the
+    split is stable) kept apart from training to set the thresholds."""
+    key = overlap_key(text)
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 6 == 0
+
+
 def corpus_rows(without: Sequence[str] = ()) -> tuple[list[Row], list[Example]]:
     """The hand-written corpus (data/safety/semantic/corpus/*.jsonl, less the files matching a
     pattern of ``without``): training rows, and one line in six (by a hash of its text, so the
@@ -284,8 +291,7 @@ def corpus_rows(without: Sequence[str] = ()) -> tuple[list[Row], list[Example]]:
         for i, example in enumerate(load(path)):
             if any(pair <= example.labels for pair in FORBIDDEN_PAIRS):
                 raise SystemExit(f"{path}: forbidden label pair in {example.text!r}")
-            key = overlap_key(example.text)
-            if int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 6 == 0:
+            if sets_thresholds(example.text):
                 tuning.append(example)
             else:
                 rows.append((example.text, example.labels, f"corpus:{path.stem}:{i // 5}", 1.5))
@@ -315,8 +321,7 @@ def set_rows(directories: Sequence[Path]) -> tuple[list[Row], list[Example]]:
                 else frozenset()
             )
             example = Example(text=item["text"], lang=item["lang"], labels=labels)
-            key = overlap_key(example.text)
-            if int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 6 == 0:
+            if sets_thresholds(example.text):
                 tuning.append(example)
             else:
                 rows.append((example.text, labels, f"set:{directory.name}:{i // 5}", 1.5))

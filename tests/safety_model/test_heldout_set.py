@@ -26,6 +26,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data" / "safety"
 HELDOUT = DATA / "heldout"
+# The sets that measure unseen text: the held-out set and the third independent set.
+UNSEEN = (HELDOUT, DATA / "dev3")
 TEMPLATES = ROOT / "scripts" / "safety_templates.py"
 
 CATEGORIES = {
@@ -327,7 +329,7 @@ def test_the_third_set_is_disjoint_from_training_data_too() -> None:
     """data/safety/dev3 also measures unseen text (its README): nothing trained on may equal or
     nearly equal one of its lines or replies."""
     third = DATA / "dev3"
-    train = training_texts(unseen=(HELDOUT, third))
+    train = training_texts(unseen=UNSEEN)
     items = _texts_of(_jsonl(third / "lines.jsonl"), _jsonl(third / "conversations.jsonl"))
     bad = _collisions([(k, t) for k, t in items if len(normalise(t)) >= 8], train)
     assert not bad, bad[:30]
