@@ -50,7 +50,9 @@ class NatsBus:
         await self._client.subscribe(
             self.subject, cb=on_message, pending_msgs_limit=1_000_000, pending_bytes_limit=-1
         )
-        await self._client.flush(CONFIRM_SECONDS)
+        # Live only once a PING written after the SUB is answered; a bare ``flush`` here could
+        # overtake the SUB (see ``_flush``) and a node just started missed an envelope.
+        await self._confirmed()
 
     async def publish(self, payload: bytes) -> None:
         if self._client is None:
@@ -73,7 +75,9 @@ class NatsBus:
         await asyncio.shield(self._next)
 
     async def _flush(self, confirmation: asyncio.Future[None]) -> None:
-        # One turn of the loop lets the publishers of this burst join; none after it does.
+        # The client writes a PING straight to the socket but a PUB or SUB through its flusher
+        # task, which the command has woken: one turn of the loop lets that task write them
+        # first, so the PONG confirms them. It also lets the publishers of this burst join.
         await asyncio.sleep(0)
         if self._next is confirmation:
             self._next = None
