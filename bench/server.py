@@ -77,6 +77,67 @@ def install_tracemalloc(frames: int, output: str) -> None:
     signal.signal(signal.SIGUSR1, dump)
 
 
+def install_stall_watch(threshold_ms: float, output: str) -> None:
+    """Write where the event loop was whenever it went ``threshold_ms`` without a turn.
+
+    A thread checks a heartbeat that the loop bumps every millisecond; once the loop is late by
+    the threshold it takes the main thread's stack (``sys._current_frames``), and when the loop
+    turns again it writes how long the stall lasted with that stack. Garbage collections of
+    the oldest generation are written with their pause too. A p99 that jumps between runs of
+    the same code is usually a few such stalls; this says which code they were in.
+    """
+    import asyncio
+    import gc
+    import sys
+    import threading
+    import time
+    import traceback
+
+    main_thread = threading.main_thread().ident
+    beat = [time.monotonic()]
+    out = open(output, "w", buffering=1)  # noqa: SIM115 - held for the process's life
+    threshold = threshold_ms / 1000
+    collecting: dict[str, float] = {}
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            collecting["since"] = time.monotonic()
+        elif "since" in collecting:
+            pause = (time.monotonic() - collecting.pop("since")) * 1000
+            out.write(f"gc gen2 {pause:.1f} ms collected={info['collected']}\n")
+
+    gc.callbacks.append(on_gc)
+
+    async def heartbeat() -> None:
+        while True:
+            beat[0] = time.monotonic()
+            await asyncio.sleep(0.001)
+
+    def watch() -> None:
+        while True:
+            time.sleep(threshold / 4)
+            late = time.monotonic() - beat[0]
+            if late < threshold:
+                continue
+            frame = sys._current_frames().get(main_thread or 0)
+            stack = "".join(traceback.format_stack(frame)[-12:]) if frame else "?"
+            started = beat[0]
+            while beat[0] == started:
+                time.sleep(0.001)
+            out.write(f"stall {(beat[0] - started) * 1000:.0f} ms at\n{stack}\n")
+
+    original_startup = uvicorn.Server.startup
+
+    async def startup(self: uvicorn.Server, sockets: Any = None) -> None:
+        asyncio.get_running_loop().create_task(heartbeat())
+        threading.Thread(target=watch, name="stall-watch", daemon=True).start()
+        await original_startup(self, sockets)
+
+    uvicorn.Server.startup = startup  # type: ignore[method-assign]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -101,7 +162,13 @@ def main() -> None:
     parser.add_argument("--no-ping", action="store_true", help="no WebSocket keepalive pings")
     parser.add_argument("--tracemalloc", type=int, metavar="FRAMES", help="trace allocations")
     parser.add_argument("--tracemalloc-output", default="bench/results/tracemalloc.txt")
+    parser.add_argument(
+        "--stalls", type=float, metavar="MS", help="write event-loop stalls longer than MS"
+    )
+    parser.add_argument("--stalls-output", default="bench/results/stalls.txt")
     args = parser.parse_args()
+    if args.stalls:
+        install_stall_watch(args.stalls, args.stalls_output)
     if args.tracemalloc:
         install_tracemalloc(args.tracemalloc, args.tracemalloc_output)
     if args.serialize_message_writes:
@@ -124,7 +191,7 @@ def main() -> None:
 
         ws = ChatWebSocketProtocol
     config = uvicorn_config(
-        create_app(settings),
+        create_app(settings, freeze_heap=True),
         settings,
         host=args.host,
         port=args.port,
