@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,28 @@ def test_rules_apply_only_to_their_audiences_and_subjects() -> None:
     # A teenager may name a room for teenagers; an adult may not.
     assert not rules("Les ados de Lyon", audience="teens", kind="room_name")
     assert "fr.child_safety.minors_in_names" in rules("Les ados de Lyon", "adults", "room_name")
+
+
+def test_a_texts_language_is_asked_only_once_a_rule_of_some_language_fired() -> None:
+    asked: list[str] = []
+
+    def read_in(languages: frozenset[str]) -> Callable[[], frozenset[str]]:
+        def tell() -> frozenset[str]:
+            asked.append("asked")
+            return languages
+
+        return tell
+
+    plain = normalise("on se retrouve au parc demain pour le pique-nique")
+    assert BOOK.match(plain, "all", "message", read_in(frozenset({"fr"}))) == []
+    assert asked == []
+    # "retard" is in the English insults only: a French reading drops it, and is asked once.
+    insult = normalise("you are a retard, a total retard and a loser")
+    english = {h.rule for h in BOOK.match(insult, "all", "message", read_in(frozenset({"en"})))}
+    assert english and asked == ["asked"]
+    french = {h.rule for h in BOOK.match(insult, "all", "message", read_in(frozenset({"fr"})))}
+    assert french < english and asked == ["asked", "asked"]
+    assert english == rules("you are a retard, a total retard and a loser")
 
 
 @pytest.mark.parametrize(

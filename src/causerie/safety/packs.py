@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib import resources
@@ -86,9 +86,7 @@ class Rule:
     def score(self) -> float:
         return SEVERITY_SCORE[self.severity]
 
-    def applies(self, audience: str, kind: str, languages: frozenset[str] | None = None) -> bool:
-        if languages is not None and self.language and self.language not in languages:
-            return False
+    def applies(self, audience: str, kind: str) -> bool:
         return audience in self.audiences and kind in self.subjects
 
 
@@ -303,10 +301,16 @@ class RuleBook:
         self.version = digest.hexdigest()[:12]
 
     def match(
-        self, text: Forms, audience: str, kind: str, languages: frozenset[str] | None = None
+        self,
+        text: Forms,
+        audience: str,
+        kind: str,
+        languages: Callable[[], frozenset[str]] | None = None,
     ) -> list[Hit]:
         """Every rule that fires on ``text`` for this audience and kind of subject, once each;
-        with ``languages``, only the rules of packs in those languages (and language-free ones).
+        with ``languages``, only the rules of packs in the languages it gives (and language-free
+        ones). It is asked only once a rule of some language has fired: most chat lines fire
+        none, and telling a line's language costs more than matching it.
         """
         fired: dict[int, str] = {}
         if self._automaton is not None:
@@ -329,13 +333,20 @@ class RuleBook:
                         found = compiled.search(view_text)
                         fired[rule] = found.group(0)[:80] if found else compiled.pattern
         hits: list[Hit] = []
+        read_in: frozenset[str] | None = None
         for index, matched in fired.items():
             rule = self.rules[index]
+            if not rule.applies(audience, kind):
+                continue
             unless = self._unless.get(index)
             if unless is not None and unless.search(text.words):
                 continue
-            if rule.applies(audience, kind, languages):
-                hits.append(Hit(rule.id, rule.category, rule.score, matched))
+            if rule.language and languages is not None:
+                if read_in is None:
+                    read_in = languages()
+                if rule.language not in read_in:
+                    continue
+            hits.append(Hit(rule.id, rule.category, rule.score, matched))
         hits.sort(key=lambda h: (-h.score, h.rule))
         return hits
 

@@ -25,6 +25,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -820,7 +821,9 @@ class RulesStage:
     async def run(self, check: Check) -> Signals:
         context = check.context
         # Names are read by every pack: a nickname carries no sentence to tell its language by.
-        languages = None if context.kind in NAME_KINDS else language.languages_of(check.text)
+        languages = None
+        if context.kind not in NAME_KINDS:
+            languages = partial(language.languages_of, check.text)
         hits = self.pipeline.rules.match(check.forms, context.audience, context.kind, languages)
         check.hits = tuple(hits)
         check.scores = _noisy_or(hits)
