@@ -24,7 +24,8 @@ with one regular expression over the raw frame, whatever the peer's JSON looks l
 are counted by error code, so a run that delivers little says why.
 
 ``rate``: R rooms of M members, the first ``--senders`` members of each room say messages on an
-open-loop schedule; latency from send to every member's receipt, server CPU per message.
+open-loop schedule; latency from send to every member's receipt, server CPU per message,
+and how much of it the event loops took and how much the other threads (writers, BLAS).
 ``idle``: RSS per connection with N connections held (``--enter`` also enters causerie chatters).
 ``first``: causerie's time to first message: connect, enter, join, say, ack, one after another.
 """
@@ -123,6 +124,21 @@ class Peer:
 
     def cpu(self) -> float:
         return sum(cpu_seconds(pid) for pid in self.pids if Path(f"/proc/{pid}").exists())
+
+    def cpu_by_thread(self) -> tuple[float, float]:
+        """CPU seconds so far of the processes' main threads (the event loops) and of all their
+        other threads (the database writers, onnxruntime's, BLAS's), from ``/proc``."""
+        loop = others = 0.0
+        for pid in self.pids:
+            with contextlib.suppress(OSError):
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                    seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                    if int(task.name) == pid:
+                        loop += seconds
+                    else:
+                        others += seconds
+        return loop, others
 
     def rss(self) -> int:
         return sum(rss_kib(pid) for pid in self.pids if Path(f"/proc/{pid}").exists())
@@ -455,6 +471,7 @@ async def rate_step(
     wire.errors.clear()
     load = os.getloadavg()
     cpu_before = peer.cpu()
+    threads_before = peer.cpu_by_thread()
     gen_before = cpu_seconds(os.getpid())
 
     async def run(position: int, ws: ClientConnection, room: str) -> None:
@@ -488,6 +505,7 @@ async def rate_step(
         await asyncio.sleep(0.1)  # the receivers count; polling keeps them free of signalling
     elapsed = time.monotonic() - start
     cpu = peer.cpu() - cpu_before
+    loop_cpu, other_cpu = (b - a for a, b in zip(threads_before, peer.cpu_by_thread(), strict=True))
     gen = cpu_seconds(os.getpid()) - gen_before
     measured_seconds = args.duration - args.warmup
     return {
@@ -500,6 +518,9 @@ async def rate_step(
         "ack_ms": percentiles(wire.acks, (50, 99)) if wire.acks else None,
         "server_cpu_us_per_message": round(1e6 * cpu / max(sent, 1), 1),
         "server_cpu_percent": round(100 * cpu / elapsed, 1),
+        # Where the CPU went: the event loops' threads, and every other thread of the server.
+        "server_loop_us_per_message": round(1e6 * loop_cpu / max(sent, 1), 1),
+        "server_other_threads_us_per_message": round(1e6 * other_cpu / max(sent, 1), 1),
         "generator_cpu_percent": round(100 * gen / elapsed, 1),
         "closed": wire.closed,
         "errors": dict(wire.errors),
