@@ -13,8 +13,11 @@ from causerie.safety.categories import Category
 from causerie.safety.model import TextModel
 from causerie.safety.model.semantic import (
     CACHE_FILE,
+    EMBEDDING_DIM,
+    ExemplarBank,
     ExemplarError,
     SemanticModel,
+    exemplar_scores,
     load_semantic_model,
     read_exemplar_files,
 )
@@ -208,3 +211,20 @@ def test_package_loader_caches_the_model() -> None:
 
     assert load_semantic() is load_semantic()
     assert load_semantic().name == "semantic-use3"
+
+
+def test_exemplar_scores_of_banks_shorter_than_k_average_what_they_have() -> None:
+    # Pure arithmetic on hand-made unit vectors: a category with one exemplar averages that
+    # one, a category with none scores 0, each less the mean of the k nearest harmless ones.
+    dims = np.eye(EMBEDDING_DIM, dtype=np.float32)
+    text = (dims[0] * 0.6 + dims[1] * 0.8).reshape(1, -1)
+    harmless = [dims[0], dims[2], dims[3], dims[4] * -1.0]
+    bank = ExemplarBank(
+        ("one drug", "h1", "h2", "h3", "h4", "s1", "s2", "s3", "s4"),
+        ("drugs", "harmless", "harmless", "harmless", "harmless", *["sexual"] * 4),
+        np.stack([dims[1], *harmless, dims[1], dims[0], dims[5], dims[6]]),
+    )
+    scores = exemplar_scores(text, bank, (Category.DRUGS, Category.SEXUAL, Category.HATE), k=3)
+    nearest_harmless = (0.6 + 0.0 + 0.0) / 3
+    expected = [0.8 - nearest_harmless, (0.8 + 0.6 + 0.0) / 3 - nearest_harmless, -nearest_harmless]
+    np.testing.assert_allclose(scores[0], expected, atol=1e-6)

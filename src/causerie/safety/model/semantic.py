@@ -271,8 +271,9 @@ def exemplar_scores(
     if n == 0 or len(bank) == 0:
         return np.zeros((n, len(categories)), dtype=np.float32)
     # One extra column of -inf is what padded slots of short banks gather.
-    sims = np.full((n, len(bank) + 1), -np.inf, dtype=np.float32)
-    sims[:, :-1] = embeddings @ bank.embeddings.T
+    sims = np.empty((n, len(bank) + 1), dtype=np.float32)
+    sims[:, -1] = -np.inf
+    np.matmul(embeddings, bank.embeddings.T, out=sims[:, :-1])
     # The harmless bank is several times the widest category's: padded to its width, the
     # categories' banks would make the selection four times the work.
     harmful = _nearest_means(sims, *bank.group_index(tuple(c.value for c in categories)), k)
@@ -286,7 +287,9 @@ def _nearest_means(sims: FloatArray, index: IntArray, counts: IntArray, k: int) 
     gathered = sims[:, index]  # (texts, banks, widest bank)
     kk = min(k, gathered.shape[2])
     top = np.partition(gathered, gathered.shape[2] - kk, axis=2)[:, :, -kk:]
-    top[np.isneginf(top)] = 0.0
+    # A padded slot (-inf) reaches the top only in a bank of fewer than kk exemplars.
+    if counts.min() < kk:
+        top[np.isneginf(top)] = 0.0
     means: FloatArray = top.sum(axis=2) / np.maximum(np.minimum(counts, kk), 1)
     return means
 
