@@ -132,8 +132,7 @@ class Peer:
         for pid in self.pids:
             with contextlib.suppress(OSError):
                 for task in Path(f"/proc/{pid}/task").iterdir():
-                    fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-                    seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                    seconds = cpu_seconds(pid, int(task.name))
                     if int(task.name) == pid:
                         loop += seconds
                     else:

@@ -11,6 +11,7 @@ from types import ModuleType
 import pytest
 
 from causerie.safety.categories import Category
+from tests.safety_model.test_heldout_set import UNSEEN
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "train_semantic_model.py"
 
@@ -60,8 +61,8 @@ def test_set_lines_become_rows_less_those_harmless_only_for_their_context(tmp_pa
     assert all(group.startswith("set:tuning:") for _, _, group, _ in rows)
 
 
-@pytest.mark.parametrize("name", ["heldout", "dev3"])
-def test_the_unseen_sets_are_refused(name: str) -> None:
-    unseen = SCRIPT.parents[1] / "data" / "safety" / name
+@pytest.mark.parametrize("unseen", UNSEEN, ids=lambda path: path.name)
+def test_the_unseen_sets_are_refused(unseen: Path) -> None:
+    # UNSEEN is the one list of the unseen sets: one added there and not to the script fails.
     with pytest.raises(SystemExit, match="never trained on"):
         _script().main(["--sets", str(unseen), "--out", "/nonexistent/heads.npz"])
