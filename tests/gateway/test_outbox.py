@@ -109,3 +109,69 @@ async def test_a_writer_stuck_on_an_undrained_socket_ends_the_connection() -> No
     await asyncio.wait_for(writer, 1)
     assert not writer.cancelled()
     assert box.closing
+
+
+class ReadySocket(Socket):
+    """A socket whose transport takes writes at once until ``ready`` is cleared."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ready = True
+        self.written_now: list[list[str] | str] = []
+
+    def send_now(self, text: str) -> bool:
+        if not self.ready:
+            return False
+        self.written_now.append(json.loads(text))
+        self.sent_event.set()
+        return True
+
+
+async def test_a_ready_socket_is_written_in_the_flush_without_waking_the_writer() -> None:
+    socket = ReadySocket()
+    box = WebSocketOutbox(socket.send, socket.close, max_frames=100, send_now=socket.send_now)
+    writer = asyncio.create_task(box.run())
+    await asyncio.sleep(0)
+    box.push(frame(1))
+    box.push(frame(2))
+    await asyncio.wait_for(socket.sent_event.wait(), 1)
+    assert socket.written_now == [[json.loads(frame(1)), json.loads(frame(2))]]
+    assert socket.sent == []
+    assert box.queued_bytes == 0
+    assert not writer.done()
+    writer.cancel()
+
+
+async def test_a_socket_not_ready_goes_through_the_writer_and_the_order_holds() -> None:
+    socket = ReadySocket()
+    box = WebSocketOutbox(socket.send, socket.close, max_frames=100, send_now=socket.send_now)
+    writer = asyncio.create_task(box.run())
+    await asyncio.sleep(0)
+    box.push(frame(1))
+    await asyncio.wait_for(socket.sent_event.wait(), 1)
+    socket.sent_event.clear()
+    socket.ready = False  # the transport is paused: the writer waits for it
+    box.push(frame(2))
+    await asyncio.wait_for(socket.sent_event.wait(), 1)
+    socket.sent_event.clear()
+    socket.ready = True
+    box.push(frame(3))
+    await asyncio.wait_for(socket.sent_event.wait(), 1)
+    assert socket.written_now == [json.loads(frame(1)), json.loads(frame(3))]
+    assert socket.sent == [json.loads(frame(2))]
+    writer.cancel()
+
+
+async def test_a_failing_direct_write_ends_nothing_but_falls_back_to_the_writer() -> None:
+    socket = Socket()
+
+    def broken(text: str) -> bool:
+        raise RuntimeError("transport gone wrong")
+
+    box = WebSocketOutbox(socket.send, socket.close, max_frames=100, send_now=broken)
+    writer = asyncio.create_task(box.run())
+    await asyncio.sleep(0)
+    box.push(frame(1))
+    await asyncio.wait_for(socket.sent_event.wait(), 1)
+    assert socket.sent == [json.loads(frame(1))]
+    writer.cancel()

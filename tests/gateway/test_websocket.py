@@ -21,7 +21,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.http11 import Request
 
 from causerie.gateway.server import bounded_protocol
-from causerie.gateway.websocket import ChatWebSocketProtocol
+from causerie.gateway.websocket import SEND_TEXT_NOW, ChatWebSocketProtocol
 from causerie.settings import Settings
 
 Message = MutableMapping[str, Any]
@@ -310,3 +310,24 @@ async def test_a_frame_begun_before_the_response_is_read_whole_after_the_accept(
             assert await asyncio.wait_for(_server_frame(reader), 2) == (0x1, b"hi")
         finally:
             writer.close()
+
+
+async def test_the_application_can_write_at_once_through_the_scope_extension() -> None:
+    answers: list[bool] = []
+
+    async def app(scope: Message, receive: Receive, send: Send) -> None:
+        send_now = scope["extensions"][SEND_TEXT_NOW]["send"]
+        assert (await receive())["type"] == "websocket.connect"
+        answers.append(send_now("too early"))  # no handshake answered yet
+        await send({"type": "websocket.accept"})
+        answers.append(send_now("straight to the socket"))
+        await receive()
+        await send({"type": "websocket.close", "code": 1000})
+        answers.append(send_now("after the close"))
+
+    async with serving(app) as server, connect(url(server)) as client:
+        assert await asyncio.wait_for(client.recv(), 2) == "straight to the socket"
+        await client.send("bye")
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(client.recv(), 2)
+    assert answers == [False, True, False]

@@ -18,6 +18,7 @@ from causerie.chat.service import ChatService
 from causerie.errors import ChatError, ErrorCode
 from causerie.gateway.guard import Guard
 from causerie.gateway.outbox import WebSocketOutbox
+from causerie.gateway.websocket import SEND_TEXT_NOW
 from causerie.protocol import frames as f
 from causerie.protocol.codec import encode_text
 from causerie.protocol.identity import NICKNAME_MAX, nickname_key
@@ -74,7 +75,13 @@ class Connection:
         self.limits = settings.limits
         self.guard = guard or Guard(settings.limits)
         self.protocol = Session(settings.limits)
-        self.outbox = WebSocketOutbox(self._send, self._close, settings.limits.max_outbox_frames)
+        direct = websocket.scope.get("extensions", {}).get(SEND_TEXT_NOW)
+        self.outbox = WebSocketOutbox(
+            self._send,
+            self._close,
+            settings.limits.max_outbox_frames,
+            send_now=direct["send"] if direct else None,
+        )
         self.local: LocalSession | None = None
         self._entering = False
         # A granted photo upload: the next binary message is its file.

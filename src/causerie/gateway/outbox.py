@@ -33,6 +33,8 @@ from causerie.protocol.codec import encode_batch, encode_text
 log = logging.getLogger(__name__)
 
 SendText = Callable[[str], Awaitable[None]]
+# Writes at once and says so, or says False and the writer task sends it.
+SendTextNow = Callable[[str], bool]
 CloseSocket = Callable[[int, str], Awaitable[None]]
 
 # Close codes (RFC 6455 and the registered 4000-4999 private range).
@@ -139,6 +141,7 @@ class WebSocketOutbox:
         "_queue",
         "_queued_bytes",
         "_send",
+        "_send_now",
         "_waiter",
         "_writer",
         "_writing",
@@ -151,8 +154,10 @@ class WebSocketOutbox:
         close: CloseSocket,
         max_frames: int,
         max_bytes: int = MAX_QUEUED_BYTES,
+        send_now: SendTextNow | None = None,
     ) -> None:
         self._send = send
+        self._send_now = send_now
         self._close = close
         self._max_frames = max_frames
         self._max_bytes = max_bytes
@@ -217,8 +222,29 @@ class WebSocketOutbox:
     def wake(self) -> None:
         self._marked = False
         waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        if waiter is None or waiter.done():
+            return
+        # The writer waits with nothing in flight, so a write now keeps the frames' order.
+        if self._closing is None and self._queue and self._write_now():
+            return
+        waiter.set_result(None)
+
+    def _write_now(self) -> bool:
+        send_now = self._send_now
+        if send_now is None:
+            return False
+        try:
+            written = send_now(encode_batch(self._queue))
+        except Exception:
+            # The writer's own send meets the same failure and ends this connection alone;
+            # raised here, it would end the flush cycle of every connection.
+            log.exception("writing at once failed; the writer task sends instead")
+            return False
+        if written:
+            self._queue = []
+            self._queued_bytes = 0
+            self.sent_messages += 1
+        return written
 
     @property
     def closing(self) -> bool:
