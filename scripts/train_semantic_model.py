@@ -303,7 +303,7 @@ def corpus_rows(without: Sequence[str] = ()) -> tuple[list[Row], list[Example]]:
 _CONTEXT_HARMLESS = frozenset({"adult_room", "private_adult_adult"})
 
 
-def set_rows(directories: Sequence[Path]) -> tuple[list[Row], list[Example]]:
+def set_rows(directories: Sequence[Path], weight: float = 1.5) -> tuple[list[Row], list[Example]]:
     """The lines of tuning sets in the evaluation schema (data/safety/dev/lines.jsonl...) as
     corpus rows: a harmful line is its category, a harmless one no category, less the harmless
     lines whose label depends on their context. Split as the corpus is (one in six apart)."""
@@ -324,7 +324,7 @@ def set_rows(directories: Sequence[Path]) -> tuple[list[Row], list[Example]]:
             if sets_thresholds(example.text):
                 tuning.append(example)
             else:
-                rows.append((example.text, labels, f"set:{directory.name}:{i // 5}", 1.5))
+                rows.append((example.text, labels, f"set:{directory.name}:{i // 5}", weight))
     return rows, tuning
 
 
@@ -454,6 +454,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="tuning sets in the evaluation schema to train on too (never the held-out set)",
     )
     parser.add_argument(
+        "--combine-on-dev",
+        action="store_true",
+        help="fit how each head combines with its exemplar score on the threshold lines instead "
+        "of out-of-fold training lines: for an encoder tuned on the training lines "
+        "(scripts/tune_encoder.py), whose training lines are never out of its fold",
+    )
+    parser.add_argument(
+        "--set-weight",
+        type=float,
+        default=1.5,
+        help="the training weight of a tuning set's line (a corpus line weighs 1.5)",
+    )
+    parser.add_argument(
         "--out", type=Path, default=HEADS, help="where to write the heads (default: the package's)"
     )
     args = parser.parse_args(argv)
@@ -463,7 +476,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     corpus, corpus_tuning = corpus_rows(args.without)
     if any(d.resolve().name in UNSEEN_SETS for d in args.sets):
         raise SystemExit(f"{', '.join(UNSEEN_SETS)} measure unseen text: never trained on")
-    from_sets, sets_tuning = set_rows(args.sets)
+    from_sets, sets_tuning = set_rows(args.sets, args.set_weight)
     corpus += from_sets
     corpus_tuning += sets_tuning
     dev = load(DEV) + corpus_tuning
@@ -513,15 +526,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         for k in args.k:
             knn = loo_exemplar_scores(x, texts, bank, k)
             combine = np.zeros((len(CATEGORIES), 3), dtype=np.float32)
+            dev_heads = x_dev @ coef.T + intercept
+            dev_knn = exemplar_scores(x_dev, bank, CATEGORIES, k)
             for j in range(len(CATEGORIES)):
-                features = np.stack([oof[:, j], knn[:, j]], axis=1).astype(np.float32)
-                (a, g), b = fit_logistic(features, y[:, j], weight, 1e-2)
-                combine[j] = (a, g, b)
-            dev_z = (
-                combine[:, 0] * (x_dev @ coef.T + intercept)
-                + combine[:, 1] * exemplar_scores(x_dev, bank, CATEGORIES, k)
-                + combine[:, 2]
-            )
+                if args.combine_on_dev:
+                    features = np.stack([dev_heads[:, j], dev_knn[:, j]], axis=1)
+                    target, sample = y_dev[:, j], np.ones(len(y_dev), dtype=np.float32)
+                else:
+                    features = np.stack([oof[:, j], knn[:, j]], axis=1)
+                    target, sample = y[:, j], weight
+                (a, g), b = fit_logistic(features.astype(np.float32), target, sample, 1e-2)
+                # A bank an operator extends must pull its way: never a negative weight.
+                combine[j] = (a, max(g, 0.0), b)
+            dev_z = combine[:, 0] * dev_heads + combine[:, 1] * dev_knn + combine[:, 2]
             dev_p = sigmoid(dev_z)
             f1s = []
             for j in range(len(CATEGORIES)):

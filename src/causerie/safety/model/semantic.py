@@ -303,6 +303,13 @@ class SemanticModel:
     """A :class:`~causerie.safety.pipeline.TextModel` over sentence embeddings."""
 
     def __init__(self, encoder: Encoder, heads: Heads, extra: ExemplarBank | None = None) -> None:
+        trained_on = heads.metadata.get("encoder")
+        if trained_on is not None and trained_on != encoder.version:
+            # Heads and banks read one embedding space; another encoder's is noise to them.
+            raise RuntimeError(
+                f"the semantic heads {heads.version} were trained on encoder {trained_on}, "
+                f"not on {encoder.version}: run scripts/train_semantic_model.py"
+            )
         self.encoder = encoder
         self.heads = heads
         self.bank = heads.bank + extra if extra is not None and len(extra) else heads.bank
