@@ -348,6 +348,32 @@ def dedupe(rows: Sequence[Row], dev_keys: set[str]) -> tuple[list[Row], int]:
 # --------------------------------------------------------------------------- training
 
 
+def training_lines(
+    rng: random.Random,
+    sets: Sequence[Path],
+    *,
+    without: Sequence[str] = (),
+    set_weight: float = 1.5,
+    per_template: int = 14,
+    harmless_per_template: int = 22,
+) -> tuple[list[Row], int, list[Example]]:
+    """The training rows, how many generated lines collided with a threshold line, and the
+    threshold lines (the dev file, the corpus's and the sets' sixth); refuses an unseen set."""
+    if any(d.resolve().name in UNSEEN_SETS for d in sets):
+        raise SystemExit(f"{', '.join(UNSEEN_SETS)} measure unseen text: never trained on")
+    corpus, corpus_tuning = corpus_rows(without)
+    from_sets, sets_tuning = set_rows(sets, set_weight)
+    dev = load(DEV) + corpus_tuning + sets_tuning
+    rows, dropped = dedupe(
+        core_rows(rng)
+        + corpus
+        + from_sets
+        + generated_rows(rng, per_template, harmless_per_template),
+        {overlap_key(e.text) for e in dev},
+    )
+    return rows, dropped, dev
+
+
 def fit_logistic(
     x: FloatArray, y: FloatArray, weight: FloatArray, l2: float, iterations: int = 12
 ) -> tuple[FloatArray, float]:
@@ -473,19 +499,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     rng = random.Random(args.seed)
 
-    corpus, corpus_tuning = corpus_rows(args.without)
-    if any(d.resolve().name in UNSEEN_SETS for d in args.sets):
-        raise SystemExit(f"{', '.join(UNSEEN_SETS)} measure unseen text: never trained on")
-    from_sets, sets_tuning = set_rows(args.sets, args.set_weight)
-    corpus += from_sets
-    corpus_tuning += sets_tuning
-    dev = load(DEV) + corpus_tuning
-    dev_keys = {overlap_key(e.text) for e in dev}
-    rows, dropped = dedupe(
-        core_rows(rng)
-        + corpus
-        + generated_rows(rng, args.per_template, args.harmless_per_template),
-        dev_keys,
+    rows, dropped, dev = training_lines(
+        rng,
+        args.sets,
+        without=args.without,
+        set_weight=args.set_weight,
+        per_template=args.per_template,
+        harmless_per_template=args.harmless_per_template,
     )
     examples = [Example(text=t, lang=language(t), labels=labels) for t, labels, _, _ in rows]
     TRAIN.write_text("".join(e.to_json() + "\n" for e in examples), encoding="utf-8")

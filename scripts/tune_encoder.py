@@ -32,7 +32,6 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_semantic_model as training
 
-from causerie.safety.model.dataset import load, overlap_key
 from causerie.safety.model.encoder import _CHUNKS, _ORDERS, Encoder, prepare
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,20 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=LAYERS)
     args = parser.parse_args(argv)
-    if any(d.resolve().name in training.UNSEEN_SETS for d in args.sets):
-        raise SystemExit(f"{', '.join(training.UNSEEN_SETS)} measure unseen text: never trained on")
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
     rng = random.Random(args.seed)
-    # The same lines as the heads (train_semantic_model.main), the thresholds' lines left out.
-    corpus, corpus_tuning = training.corpus_rows(())
-    from_sets, sets_tuning = training.set_rows(args.sets)
-    dev = load(training.DEV) + corpus_tuning + sets_tuning
-    rows, _ = training.dedupe(
-        training.core_rows(rng) + corpus + from_sets + training.generated_rows(rng, 14, 22),
-        {overlap_key(e.text) for e in dev},
-    )
+    # The same lines as the heads, the thresholds' lines left out.
+    rows, _, _ = training.training_lines(rng, args.sets)
     texts = [r[0] for r in rows]
     labels = torch.tensor([[c in r[1] for c in training.CATEGORIES] for r in rows]).float()
     weights = torch.tensor([r[3] for r in rows], dtype=torch.float32)
