@@ -76,7 +76,7 @@ class RedisBus:
                     log.exception("bus handler failed")
         finally:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]  # typed in newer redis
 
     async def publish(self, payload: bytes) -> None:
         if self._client is None:
