@@ -736,8 +736,7 @@ const act = {
     if (el && document.activeElement?.closest?.("[data-testid=person-card]") == null) el.focus();
   },
   onLogScroll(event) {
-    const box = event.currentTarget;
-    const atEnd = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+    const atEnd = atEndOf(event.currentTarget);
     if (state.active) ui.stick[state.active] = atEnd;
     if (atEnd && ui.newBelow) {
       ui.newBelow = 0;
@@ -758,6 +757,11 @@ const act = {
 
 const root = document.getElementById("root");
 let paintedActive = null;
+let paintedTop = 0;
+
+function atEndOf(box) {
+  return box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+}
 
 function paint() {
   const active = state.active;
@@ -765,6 +769,13 @@ function paint() {
   const count = conv ? conv.items.length : 0;
   const before = active === paintedActive ? ui.seen[active] ?? 0 : count;
   if (active !== paintedActive) ui.newBelow = 0;
+  // A reader who moved the box since the last paint decides, read before the new items land:
+  // the scroll event of a scroll made in this frame has not reached onLogScroll yet. A box that
+  // only grew (a photo loaded) keeps following; a hidden one (another panel) keeps its answer.
+  const shown = document.getElementById("messages");
+  if (shown && active && active === paintedActive && shown.clientHeight > 0) {
+    if (shown.scrollTop !== paintedTop) ui.stick[active] = atEndOf(shown);
+  }
   render(html`<${App} state=${state} ui=${ui} act=${act} />`, root);
   const body = document.body;
   body.dataset.screen = state.phase === "chat" || state.phase === "reconnecting" ? "app" : "entry";
@@ -786,6 +797,7 @@ function paint() {
     }
   }
   if (active) ui.seen[active] = count;
+  if (box) paintedTop = box.scrollTop;
   if (active !== paintedActive) {
     document.querySelector(".tab.is-active")?.scrollIntoView({ block: "nearest", inline: "nearest" });
   }
