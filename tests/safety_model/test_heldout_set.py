@@ -1,10 +1,10 @@
-"""The independent held-out safety evaluation set (data/safety/heldout/).
+"""The independent held-out safety evaluation sets (data/safety/heldout/ and dev4/).
 
 Checks the schema of every line and conversation, the minimum sizes and the harmless share,
 that ids are unique, that the set holds no exact or near duplicates, and that it is disjoint
 from every text the model or the rules are trained on (data/safety/*.jsonl outside heldout/
-and the string literals of scripts/safety_templates.py); the third independent set
-(data/safety/dev3/, also unseen) must be disjoint from the same texts.
+and the string literals of scripts/safety_templates.py, the other unseen sets left out); the
+third independent set (data/safety/dev3/, also unseen) must be disjoint from the same texts.
 
 Failures name the held-out id and text only, never the training text it collided with, so that
 whoever fixes the set stays independent of the training data.
@@ -26,8 +26,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data" / "safety"
 HELDOUT = DATA / "heldout"
-# The sets that measure unseen text: the held-out set and the third independent set.
-UNSEEN = (HELDOUT, DATA / "dev3")
+# The sets that measure unseen text: the held-out set, the third and the fourth independent set.
+UNSEEN = (HELDOUT, DATA / "dev3", DATA / "dev4")
+# The sets whose schema, sizes and inner duplicates are checked here (dev3 predates the checks).
+CHECKED = (HELDOUT, DATA / "dev4")
 TEMPLATES = ROOT / "scripts" / "safety_templates.py"
 
 CATEGORIES = {
@@ -70,14 +72,19 @@ def _jsonl(path: Path) -> list[dict[str, object]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-@pytest.fixture(scope="module")
-def lines() -> list[dict[str, object]]:
-    return _jsonl(HELDOUT / "lines.jsonl")
+@pytest.fixture(scope="module", params=CHECKED, ids=lambda path: path.name)
+def unseen_set(request: pytest.FixtureRequest) -> Path:
+    return request.param  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
-def conversations() -> list[dict[str, object]]:
-    return _jsonl(HELDOUT / "conversations.jsonl")
+def lines(unseen_set: Path) -> list[dict[str, object]]:
+    return _jsonl(unseen_set / "lines.jsonl")
+
+
+@pytest.fixture(scope="module")
+def conversations(unseen_set: Path) -> list[dict[str, object]]:
+    return _jsonl(unseen_set / "conversations.jsonl")
 
 
 class _FoldTable(dict[int, str]):
@@ -193,7 +200,7 @@ def test_line_schema(lines: list[dict[str, object]]) -> None:
         if set(r) != LINE_KEYS:
             problems.append((rid, "keys", sorted(set(r) ^ LINE_KEYS)))
             continue
-        if not (isinstance(rid, str) and re.fullmatch(r"h\d{4,}", rid)):
+        if not (isinstance(rid, str) and re.fullmatch(r"[a-z]{1,2}\d{4,}", rid)):
             problems.append((rid, "id"))
         if not (isinstance(r["text"], str) and r["text"].strip()):
             problems.append((rid, "text"))
@@ -317,7 +324,7 @@ def _collisions(items: Iterable[tuple[str, str]], train: list[str]) -> list[tupl
 def test_disjoint_from_training_data(
     lines: list[dict[str, object]], conversations: list[dict[str, object]]
 ) -> None:
-    train = training_texts()
+    train = training_texts(unseen=UNSEEN)
     assert len(train) > 100, "training data not found"
     items = [(k, t) for k, t in _texts_of(lines, conversations) if len(normalise(t)) >= 8]
     bad = _collisions(items, train)
@@ -325,12 +332,12 @@ def test_disjoint_from_training_data(
     assert not bad, bad[:30]
 
 
-def test_the_third_set_is_disjoint_from_training_data_too() -> None:
+@pytest.mark.parametrize("later", [s for s in UNSEEN if s not in CHECKED], ids=lambda p: p.name)
+def test_the_other_unseen_sets_are_disjoint_from_training_data_too(later: Path) -> None:
     """data/safety/dev3 also measures unseen text (its README): nothing trained on may equal or
     nearly equal one of its lines or replies."""
-    third = DATA / "dev3"
     train = training_texts(unseen=UNSEEN)
-    items = _texts_of(_jsonl(third / "lines.jsonl"), _jsonl(third / "conversations.jsonl"))
+    items = _texts_of(_jsonl(later / "lines.jsonl"), _jsonl(later / "conversations.jsonl"))
     bad = _collisions([(k, t) for k, t in items if len(normalise(t)) >= 8], train)
     assert not bad, bad[:30]
 
