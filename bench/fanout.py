@@ -66,13 +66,26 @@ CARRIERS = (
     "quelqu'un a vu le film hier",
     "anyone watching the game tonight",
     "je rentre du boulot enfin",
-    "what are you all up to",
+    # Not "what are you all up to": with the bench's send-time token after it the tuned encoder
+    # read personal data (0.34-0.58) and the moderation muted the senders (2026-12-04).
+    "what's everyone having for dinner",
 )
-TEXT_PATTERN = re.compile(rb'bench s(\d+) m([01]) t(\d+)"')
+TEXT_PATTERN = re.compile(rb'bench s(\d+) m([01]) t([0-9a-z]+)"')
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def base36(number: int) -> str:
+    digits = ""
+    while number:
+        number, digit = divmod(number, 36)
+        digits = _BASE36[digit] + digits
+    return digits or "0"
 
 
 def bench_text(step: int, measured: int, sent_ns: int, n: int) -> str:
-    return f"{CARRIERS[n % len(CARRIERS)]} bench s{step} m{measured} t{sent_ns}"
+    # The send time in base 36: nineteen decimal digits after a chat line read as a number being
+    # shared (personal data) to the semantic model, which blocked and muted the bench's senders.
+    return f"{CARRIERS[n % len(CARRIERS)]} bench s{step} m{measured} t{base36(sent_ns)}"
 
 
 PROTOCOL_ERROR = -1
@@ -143,7 +156,7 @@ class Counting:
                 tally = self.steps[step] = Tally()
             if measured == b"1":
                 tally.delivered_measured += 1
-                tally.histogram[(now_ns - int(sent)) // BIN_NS] += 1
+                tally.histogram[(now_ns - int(sent, 36)) // BIN_NS] += 1
             else:
                 tally.delivered_warmup += 1
 

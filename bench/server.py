@@ -154,6 +154,9 @@ def main() -> None:
     parser.add_argument("--flush-interval", type=float, help="seconds between outbox flushes")
     parser.add_argument("--wake-slice", type=int, help="writers woken per loop turn in a flush")
     parser.add_argument(
+        "--pause-factor", type=float, help="pause after a flush cycle, in cycle durations"
+    )
+    parser.add_argument(
         "--serialize-message-writes",
         action="store_true",
         help="experiment: one message insert at a time in this process (no SQLite lock waits)",
@@ -181,6 +184,10 @@ def main() -> None:
         from causerie.gateway import outbox
 
         outbox.WAKE_SLICE = args.wake_slice
+    if args.pause_factor is not None:
+        from causerie.gateway import outbox
+
+        outbox.PAUSE_FACTOR = args.pause_factor
     if args.host != "127.0.0.1":
         parser.error("the bench server only listens on 127.0.0.1")
     logging.basicConfig(level=logging.WARNING)

@@ -63,13 +63,13 @@ async def test_frames_pushed_together_share_one_write() -> None:
     writer.cancel()
 
 
-async def test_a_busy_cycle_is_followed_by_a_pause_as_long() -> None:
+async def test_a_busy_cycle_is_followed_by_a_pause_three_times_as_long() -> None:
     flusher = outbox_module.Flusher(asyncio.get_running_loop(), interval=0.05)
     loop = asyncio.get_running_loop()
-    flusher._started = loop.time() - 0.02  # a cycle of (at least) 20 ms
+    flusher._started = loop.time() - 0.01  # a cycle of (at least) 10 ms
     flusher._cycle_pending = True
     flusher._cycle_done()
-    # The pause is as long as the cycle: the next one starts twice its length after it started.
+    # The pause is three cycles: the next one starts four cycle lengths after this one started.
     assert flusher._next_start - flusher._started >= 0.04
     assert flusher._next_start - loop.time() <= 0.05
     flusher._started = loop.time() - 1.0  # a very long one: the pause is capped

@@ -7,13 +7,13 @@ a busy room's time went. Instead the queues that received something are noted, a
 the last one, as one JSON array.
 
 An idle node writes at once: the first frame after a quiet spell starts a cycle on the next
-turn of the event loop. Only while a cycle is running, and for as long again after it ended
-(at most ``FLUSH_INTERVAL``), do frames wait for the next cycle. A reply to one chatter is a
-cycle of one writer, a fraction of a millisecond; a message to a room of a thousand is a cycle
-of a thousand writers, and the frames that arrive meanwhile share the next writes. The busier
-the node, the longer a cycle and the more frames per write, and flushing never takes more than
-about half of the loop's time, leaving the rest to the database round trips of messages being
-sent.
+turn of the event loop. Only while a cycle is running, and for ``PAUSE_FACTOR`` times as long
+after it ended (at most ``FLUSH_INTERVAL``), do frames wait for the next cycle. A reply to one
+chatter is a cycle of one writer, a fraction of a millisecond; a message to a room of a
+thousand is a cycle of a thousand writers, and the frames that arrive meanwhile share the next
+writes. The busier the node, the longer a cycle and the more frames per write, and flushing
+never takes more than about a quarter of the loop's time, leaving the rest to the messages
+being sent.
 
 A client that stops reading is disconnected (``slow_consumer``) once its queue holds more than
 ``max_frames`` frames or ``max_bytes`` bytes of encoded JSON.
@@ -42,8 +42,11 @@ POLICY_VIOLATION = 1008
 TOO_SLOW = 4008
 
 # The longest pause between two flush cycles once the node is busy; the pause after a cycle is
-# as long as the cycle took, capped here. An idle node flushes at once.
+# PAUSE_FACTOR times as long as the cycle took, capped here. An idle node flushes at once.
+# A pause of three cycles rather than one: a room of 1,000 at 100-150 messages/s cost 15% less
+# CPU (more frames per socket write) at the same latency; 1:1 and rooms of 20 kept theirs.
 FLUSH_INTERVAL = 0.05
+PAUSE_FACTOR = 3.0
 # Writers woken per turn of the event loop during a flush.
 WAKE_SLICE = 64
 # Encoded frames a reader may leave unread before it is disconnected. A first frame in an empty
@@ -56,7 +59,8 @@ class Flusher:
 
     A cycle starts when the first queue is marked (at once if the previous cycle ended long
     enough ago) and ends once the writers it woke have written; the next one starts no sooner
-    than the previous one's duration (at most ``interval``) after it ended.
+    than ``PAUSE_FACTOR`` times the previous one's duration (at most ``interval``) after it
+    ended.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, interval: float) -> None:
@@ -102,7 +106,7 @@ class Flusher:
 
     def _cycle_done(self) -> None:
         now = self._loop.time()
-        self._next_start = now + min(self.interval, now - self._started)
+        self._next_start = now + min(self.interval, PAUSE_FACTOR * (now - self._started))
         if self._marked:
             self._schedule()
         else:
