@@ -59,33 +59,26 @@ BIN_NS = 100_000  # histogram resolution: 0.1 ms
 # model as a handle (off_platform 0.36-0.43), and four in a row from one sender are refused as
 # any repeated faint signal is.
 CARRIERS = (
-    "salut tout le monde",
+    # Lines the moderation reads as harmless with the send-time token after them: "salut tout
+    # le monde", "what are you all up to" and "what's everyone having for dinner" reached
+    # 0.4-0.58 for personal data with the tuned encoder (2026-12-04), and a muted sender sends
+    # nothing more.
+    "j'adore cette chanson",
     "il fait beau aujourd'hui",
     "vous écoutez quoi comme musique",
     "bonne soirée à tous",
     "quelqu'un a vu le film hier",
     "anyone watching the game tonight",
     "je rentre du boulot enfin",
-    # Not "what are you all up to": with the bench's send-time token after it the tuned encoder
-    # read personal data (0.34-0.58) and the moderation muted the senders (2026-12-04).
-    "what's everyone having for dinner",
+    "good evening everyone",
 )
-TEXT_PATTERN = re.compile(rb'bench s(\d+) m([01]) t([0-9a-z]+)"')
-_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def base36(number: int) -> str:
-    digits = ""
-    while number:
-        number, digit = divmod(number, 36)
-        digits = _BASE36[digit] + digits
-    return digits or "0"
+TEXT_PATTERN = re.compile(rb'bench s(\d+) m([01]) t(\d+)"')
 
 
 def bench_text(step: int, measured: int, sent_ns: int, n: int) -> str:
-    # The send time in base 36: nineteen decimal digits after a chat line read as a number being
-    # shared (personal data) to the semantic model, which blocked and muted the bench's senders.
-    return f"{CARRIERS[n % len(CARRIERS)]} bench s{step} m{measured} t{base36(sent_ns)}"
+    # Decimal digits: a token mixing letters and digits reads as obfuscated, and the moderation
+    # then runs the encoder a second time on its undone form, which doubled the model's cost.
+    return f"{CARRIERS[n % len(CARRIERS)]} bench s{step} m{measured} t{sent_ns}"
 
 
 PROTOCOL_ERROR = -1
@@ -156,7 +149,7 @@ class Counting:
                 tally = self.steps[step] = Tally()
             if measured == b"1":
                 tally.delivered_measured += 1
-                tally.histogram[(now_ns - int(sent, 36)) // BIN_NS] += 1
+                tally.histogram[(now_ns - int(sent)) // BIN_NS] += 1
             else:
                 tally.delivered_warmup += 1
 

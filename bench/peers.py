@@ -19,7 +19,7 @@ Peers (each pinned to CPU 0, the generator to CPU 1):
 
 The generator speaks each peer's wire with raw ``websockets`` connections (socket.io's
 engine.io framing included), so its own cost is the same for every peer. A message's text is
-an ordinary chat line then ``bench s<step> m<measured> t<monotonic ns, base 36>``; receivers
+an ordinary chat line then ``bench s<step> m<measured> t<monotonic ns>``; receivers
 find it with one regular expression over the raw frame, whatever the peer's JSON looks like.
 Refusals are counted by error code, so a run that delivers little says why.
 
@@ -70,7 +70,7 @@ from bench.fanout import (
 
 HOST = "127.0.0.1"
 ROOT = Path(__file__).resolve().parent.parent
-TEXT = re.compile(rb"bench s(\d+) m([01]) t([0-9a-z]+)")
+TEXT = re.compile(rb"bench s(\d+) m([01]) t(\d+)")
 
 
 # -- the servers -------------------------------------------------------------------------------
@@ -316,7 +316,7 @@ class Wire:
                         if tally is None:
                             tally = self.steps[step] = Tally()
                         tally.delivered += 1
-                        tally.histogram[(now - int(sent, 36)) // BIN_NS] += 1
+                        tally.histogram[(now - int(sent)) // BIN_NS] += 1
                 if b'"error"' in data:
                     for code in re.findall(rb'"type":"error","code":"([^"]+)"', data):
                         self.errors[code.decode()] += 1
