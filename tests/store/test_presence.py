@@ -52,6 +52,25 @@ async def test_a_session_is_found_by_its_nickname_key(presence: PresenceStore) -
     assert await presence.by_key("nobody") is None
 
 
+async def test_a_session_reads_back_field_for_field(presence: PresenceStore) -> None:
+    # Rows are read by position into OnlineSession: every field must come back as written,
+    # each value distinct so that two swapped columns cannot pass.
+    written = OnlineSession(
+        id="s-fields",
+        nickname="Zoé",
+        nickname_key=nickname_key("Zoé"),
+        age=47,
+        gender="man",
+        department="2A",
+        region_code="94",
+        node_id="node-a",
+    )
+    await presence.add_session(written, 100.0)
+    await presence.join(written.id, ["general"], 1.0)
+    assert await presence.by_key(written.nickname_key) == written
+    assert await presence.members("general") == [written]
+
+
 async def test_nickname_key_is_unique_across_nodes(presence: PresenceStore) -> None:
     await presence.add_session(chatter("Zoé", node="node-a"), 100.0)
     with pytest.raises(NicknameTaken):

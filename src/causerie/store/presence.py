@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,18 +40,10 @@ class OnlineSession:
     node_id: str
 
 
-def _row(row: object) -> OnlineSession:
-    m = row._mapping  # type: ignore[attr-defined]
-    return OnlineSession(
-        id=m["id"],
-        nickname=m["nickname"],
-        nickname_key=m["nickname_key"],
-        age=m["age"],
-        gender=m["gender"],
-        department=m["department"],
-        region_code=m["region_code"],
-        node_id=m["node_id"],
-    )
+def _row(row: Sequence[Any]) -> OnlineSession:
+    # A row of _SESSION_COLUMNS, whose order is the dataclass's: a join lists every member of
+    # the room, and reading each column by name through the row's mapping cost three times this.
+    return OnlineSession(*row)
 
 
 _SESSION_COLUMNS = (
