@@ -175,3 +175,15 @@ async def test_a_failing_direct_write_ends_nothing_but_falls_back_to_the_writer(
     await asyncio.wait_for(socket.sent_event.wait(), 1)
     assert socket.sent == [json.loads(frame(1))]
     writer.cancel()
+
+
+def test_a_frame_is_sized_in_utf8_bytes_once_per_string() -> None:
+    accented = json.dumps({"type": "message", "text": "bonne soirée à tous 🌙"}, ensure_ascii=False)
+    plain = json.dumps({"type": "message", "text": "good evening"})
+    for _ in range(2):  # the second pass comes from the one-entry memory, same answers
+        assert outbox_module._size(accented) == len(accented.encode())
+        assert outbox_module._size(accented) == len(accented.encode())
+        assert outbox_module._size(plain) == len(plain)
+    # Another string with other contents is sized for itself, not taken for the last one.
+    longer = accented.replace("🌙", "🌙🌙")
+    assert outbox_module._size(longer) == len(longer.encode())

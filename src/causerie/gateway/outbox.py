@@ -126,9 +126,19 @@ def flusher_for(loop: asyncio.AbstractEventLoop) -> Flusher:
     return flusher
 
 
+_last_sized: tuple[str, int] = ("", 0)
+
+
 def _size(frame: str) -> int:
-    # isascii() reads a flag of the string object: no scan, no copy for the usual frame.
-    return len(frame) if frame.isascii() else len(frame.encode())
+    # A room's message is one string pushed to every member's queue: its size is taken once.
+    # isascii() reads a flag of the string object; only a frame with accents or emoji is encoded.
+    global _last_sized
+    last, size = _last_sized
+    if frame is last:
+        return size
+    size = len(frame) if frame.isascii() else len(frame.encode())
+    _last_sized = (frame, size)
+    return size
 
 
 class WebSocketOutbox:
