@@ -161,6 +161,19 @@ async def test_phone_opens_at_the_newest_message_and_keeps_the_reading_position(
             page.locator('[data-testid=message][data-sender="Bob"]').last
         ).to_be_in_viewport()
 
+        # Scrolled up again, then writing: one's own message brings the page back to the end.
+        await page.evaluate("() => { document.getElementById('messages').scrollTop = 0; }")
+        await page.evaluate(
+            "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+        )
+        assert not await at_end(page)
+        await page.get_by_test_id("composer-input").fill("Je remonte lire puis je réponds")
+        await page.get_by_test_id("composer-input").press("Enter")
+        mine = page.locator('[data-testid=message][data-sender="Lucie"]').last
+        await expect(mine).to_have_attribute("data-id", re.compile(r"^\d+$"))
+        await expect(mine).to_be_in_viewport()
+        assert await at_end(page)
+
         # Unread counts in the tab title: a message in a room one is not looking at.
         await join(page, "musique")
         await expect(page).to_have_title("causerie")

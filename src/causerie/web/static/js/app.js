@@ -737,6 +737,8 @@ const act = {
   },
   onLogScroll(event) {
     const atEnd = atEndOf(event.currentTarget);
+    // Seen here: the next paint reads the box again only if it moved after this event.
+    paintedTop = event.currentTarget.scrollTop;
     if (state.active) ui.stick[state.active] = atEnd;
     if (atEnd && ui.newBelow) {
       ui.newBelow = 0;
