@@ -60,16 +60,16 @@ BIN_NS = 100_000  # histogram resolution: 0.1 ms
 # any repeated faint signal is.
 CARRIERS = (
     # Lines the moderation reads as harmless with the send-time token after them: "salut tout
-    # le monde", "what are you all up to" and "what's everyone having for dinner" reached
-    # 0.4-0.58 for personal data with the tuned encoder (2026-12-04), and a muted sender sends
-    # nothing more.
+    # le monde", "what are you all up to", "what's everyone having for dinner" and "je rentre
+    # du boulot enfin" reached 0.35-0.58 for personal data with the tuned encoder (2026-12-04),
+    # and a muted sender sends nothing more. These stay under 0.33 with 13 to 19 digits.
     "j'adore cette chanson",
     "il fait beau aujourd'hui",
     "vous écoutez quoi comme musique",
     "bonne soirée à tous",
     "quelqu'un a vu le film hier",
     "anyone watching the game tonight",
-    "je rentre du boulot enfin",
+    "the weather is lovely today",
     "good evening everyone",
 )
 TEXT_PATTERN = re.compile(rb'bench s(\d+) m([01]) t(\d+)"')

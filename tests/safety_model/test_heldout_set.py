@@ -342,6 +342,25 @@ def test_the_other_unseen_sets_are_disjoint_from_training_data_too(later: Path) 
     assert not bad, bad[:30]
 
 
+# Lines of a later unseen set equal or near a line of an earlier one, found after both had been
+# scored (2026-12-04): kept, since dropping them would change figures already reported.
+ACROSS_SETS_KNOWN = {"vb0047", "vk04#3", "yk29#9"}
+
+
+def test_the_unseen_sets_do_not_repeat_each_other() -> None:
+    """The unseen sets are scored together (pooled): a line of one that another already holds
+    counts twice. Each set is checked against the ones written before it."""
+    earlier: list[str] = []
+    repeated = []
+    for unseen in UNSEEN:
+        items = _texts_of(_jsonl(unseen / "lines.jsonl"), _jsonl(unseen / "conversations.jsonl"))
+        items = [(k, t) for k, t in items if len(normalise(t)) >= 8]
+        if earlier:
+            repeated += [k for k, _ in _collisions(items, earlier)]
+        earlier += [t for _, t in items]
+    assert set(repeated) <= ACROSS_SETS_KNOWN, sorted(set(repeated) - ACROSS_SETS_KNOWN)
+
+
 def test_index_finds_what_a_brute_force_scan_finds() -> None:
     texts = [
         "on se capte au parc vers 17h",
