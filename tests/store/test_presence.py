@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from causerie.protocol.identity import nickname_key
+from causerie.store import presence as presence_module
 from causerie.store.presence import NicknameTaken, OnlineSession, PresenceStore
 
 
@@ -50,6 +51,12 @@ async def test_a_session_is_found_by_its_nickname_key(presence: PresenceStore) -
     await presence.add_session(zoe, 100.0)
     assert await presence.by_key("zoe") == zoe
     assert await presence.by_key("nobody") is None
+
+
+def test_the_session_columns_are_the_dataclass_fields_in_order() -> None:
+    # _row builds an OnlineSession from a row by position.
+    names = tuple(column.name for column in presence_module._SESSION_COLUMNS)
+    assert names == tuple(field.name for field in dataclasses.fields(OnlineSession))
 
 
 async def test_a_session_reads_back_field_for_field(presence: PresenceStore) -> None:
