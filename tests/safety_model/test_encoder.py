@@ -93,9 +93,9 @@ def test_no_text_gives_no_rows(encoder: Encoder) -> None:
     assert np.array_equal(encoder.encode([""]), encoder.encode(["   "]))
 
 
-def _float_graph(
+def _float_graph(  # type: ignore[no-untyped-def]
     directory: Path, use, layers: str | None = None, tuned: Path | None = None
-) -> Path:  # type: ignore[no-untyped-def]
+) -> Path:
     """The float32 graph as scripts/build_encoder_graph.py writes it, stamped with ``layers``
     (the installed wheel's digest unless given), from the ``tuned`` layers if given."""
     onnx = pytest.importorskip("onnx")
