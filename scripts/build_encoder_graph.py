@@ -143,6 +143,11 @@ def tune(backend, layers: Path) -> str:  # type: ignore[no-untyped-def]
             getattr(backend, group)[int(branch)] = array
         else:
             setattr(backend, name, array)
+    return tuned_digest(arrays)
+
+
+def tuned_digest(arrays: dict[str, np.ndarray]) -> str:
+    """The tuned layers' digest, over their float16 values (as tune_encoder.py writes them)."""
     digest = hashlib.sha256()
     for name in sorted(arrays):
         digest.update(arrays[name].astype(np.float16).tobytes())

@@ -18,7 +18,6 @@ server never needs PyTorch: it runs the int8 graph built from them.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import random
 import sys
 import time
@@ -30,9 +29,10 @@ import torch.nn.functional as F
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import build_encoder_graph
 import train_semantic_model as training
 
-from causerie.safety.model.encoder import _CHUNKS, _ORDERS, Encoder, prepare
+from causerie.safety.model.encoder import _ORDERS, Encoder, prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ROOT / "data" / "safety" / "semantic" / "encoder_layers.npz"
@@ -99,15 +99,15 @@ def graph_inputs(
     encoder: Encoder, texts: list[str]
 ) -> tuple[torch.Tensor, dict[int, torch.Tensor], torch.Tensor, torch.Tensor]:
     """What the graph reads for ``texts`` run together, as the encoder builds it."""
-    group = [encoder.tokenize(prepare(t)) for t in texts]
-    flat = np.fromiter((i for ids in group for i in ids), dtype=np.int64)
-    chunk = flat % _CHUNKS
-    table, scale, lo = encoder._table, encoder._scale, encoder._lo
-    emb = table[flat].astype(np.float32) * scale[chunk, None] + lo[chunk, None]
-    layout = encoder._layout(tuple(map(len, group)))
-    windows = {n: torch.from_numpy(np.array(layout[f"window{n}"])) for n, _ in _ORDERS}
-    segments = torch.from_numpy(np.array(layout["segments"]))
-    return torch.from_numpy(emb), windows, segments, torch.from_numpy(np.array(layout["lengths"]))
+    feed = encoder.feed([encoder.tokenize(prepare(t)) for t in texts])
+    windows = {n: torch.from_numpy(np.array(feed[f"window{n}"])) for n, _ in _ORDERS}
+    segments = torch.from_numpy(np.array(feed["segments"]))
+    return (
+        torch.from_numpy(feed["emb"]),
+        windows,
+        segments,
+        torch.from_numpy(np.array(feed["lengths"])),
+    )
 
 
 def embed(model: Use3Layers, encoder: Encoder, texts: list[str]) -> torch.Tensor:
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = time.perf_counter() - started
         print(f"epoch {epoch}: loss {total / len(order):.4f}, {elapsed:.0f} s")
     arrays = model.arrays()
-    digest = hashlib.sha256(b"".join(arrays[n].tobytes() for n in sorted(arrays))).hexdigest()[:8]
+    digest = build_encoder_graph.tuned_digest(arrays)
     np.savez_compressed(args.out, **arrays)
     drift = float((embed(model, encoder, texts[:2000]) * original[:2000]).sum(1).mean())
     print(

