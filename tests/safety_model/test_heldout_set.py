@@ -190,6 +190,15 @@ def _texts_of(lines: list[dict[str, object]], conversations: list[dict[str, obje
     return out
 
 
+def _texts_of_set(directory: Path) -> list:
+    return _texts_of(_jsonl(directory / "lines.jsonl"), _jsonl(directory / "conversations.jsonl"))
+
+
+def _comparable(items: list) -> list:
+    """The texts long enough to compare: a two-word reply ("oui ok") is everyone's."""
+    return [(k, t) for k, t in items if len(normalise(t)) >= 8]
+
+
 # ---------------------------------------------------------------- schema and sizes
 
 
@@ -326,7 +335,7 @@ def test_disjoint_from_training_data(
 ) -> None:
     train = training_texts(unseen=UNSEEN)
     assert len(train) > 100, "training data not found"
-    items = [(k, t) for k, t in _texts_of(lines, conversations) if len(normalise(t)) >= 8]
+    items = _comparable(_texts_of(lines, conversations))
     bad = _collisions(items, train)
     # Only the held-out side is reported: fix it by rewording, without reading the training side.
     assert not bad, bad[:30]
@@ -337,8 +346,7 @@ def test_the_other_unseen_sets_are_disjoint_from_training_data_too(later: Path) 
     """data/safety/dev3 also measures unseen text (its README): nothing trained on may equal or
     nearly equal one of its lines or replies."""
     train = training_texts(unseen=UNSEEN)
-    items = _texts_of(_jsonl(later / "lines.jsonl"), _jsonl(later / "conversations.jsonl"))
-    bad = _collisions([(k, t) for k, t in items if len(normalise(t)) >= 8], train)
+    bad = _collisions(_comparable(_texts_of_set(later)), train)
     assert not bad, bad[:30]
 
 
@@ -353,8 +361,7 @@ def test_the_unseen_sets_do_not_repeat_each_other() -> None:
     earlier: list[str] = []
     repeated = []
     for unseen in UNSEEN:
-        items = _texts_of(_jsonl(unseen / "lines.jsonl"), _jsonl(unseen / "conversations.jsonl"))
-        items = [(k, t) for k, t in items if len(normalise(t)) >= 8]
+        items = _comparable(_texts_of_set(unseen))
         if earlier:
             repeated += [k for k, _ in _collisions(items, earlier)]
         earlier += [t for _, t in items]
