@@ -297,8 +297,20 @@ class Client:
         await self._request(f.Leave(rooms=unique), (Left,), len(unique))
 
     async def members(self, room: str) -> list[Person]:
-        (reply,) = await self._request(f.Members(room=room), (MemberList,))
-        return reply.members
+        """Every member of the room this chatter may see, page after page (each page is one
+        list request for the server's rate limit)."""
+        page = await self.member_page(room)
+        members = list(page.members)
+        while page.next is not None:
+            page = await self.member_page(room, after=page.next)
+            members += page.members
+        return members
+
+    async def member_page(self, room: str, *, after: str = "") -> MemberList:
+        """One page of the room's members: ``after`` is the ``next`` of the page before (or
+        ``members_next`` of ``joined``); the reply's ``next`` is None on the last page."""
+        (reply,) = await self._request(f.Members(room=room, after=after), (MemberList,))
+        return reply
 
     async def say(self, room: str, text: str, *, request: str | None = None) -> Ack:
         """Write in a room. ``request`` (made here when not given) identifies this message on

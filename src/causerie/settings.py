@@ -120,6 +120,8 @@ class ChatSettings(_Section):
     # The operator's themed rooms; empty means the list that ships with causerie.
     rooms_file: Path | None = None
     people_page_size: int = Field(default=200, ge=1, le=2_000)
+    # Members listed at once (``joined``, ``member_list``); a client asks for the next page.
+    members_page_size: int = Field(default=100, ge=1, le=2_000)
     # Nicknames nobody may take, nor anything that looks like them (one per line, ``#``
     # comments); empty: the list that ships with causerie (staff and authority names).
     reserved_names_file: Path | None = None

@@ -314,3 +314,18 @@ test("frames the page does not know change nothing", () => {
   const s = entered();
   assert.equal(reduce(s, { type: "future_frame", x: 1 }), s);
 });
+
+test("members: a big room's list comes page by page; a first page replaces it", () => {
+  let s = entered();
+  s = reduce(s, { type: "joined", room: room("general"), members: [person("Alice"), person("Bob")], members_next: "bob", history: [] });
+  assert.equal(s.convs["r:general"].membersNext, "bob");
+  s = reduce(s, { type: "member_joined", room: "general", person: person("Carla") });
+  s = reduce(s, { type: "member_list", room: "general", members: [person("Carla"), person("Dina")], after: "bob", next: null });
+  let conv = s.convs["r:general"];
+  assert.deepEqual(conv.members.map((p) => p.nickname), ["Alice", "Bob", "Carla", "Dina"]);
+  assert.equal(conv.membersNext, null);
+  s = reduce(s, { type: "member_list", room: "general", members: [person("Alice")], after: "", next: "alice" });
+  conv = s.convs["r:general"];
+  assert.deepEqual(conv.members.map((p) => p.nickname), ["Alice"]);
+  assert.equal(conv.membersNext, "alice");
+});

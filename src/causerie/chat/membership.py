@@ -8,7 +8,6 @@ from causerie.chat.core import (
     message_frame,
     person_of,
     room_info,
-    visible_to,
 )
 from causerie.chat.delivery import Delivery
 from causerie.chat.hub import LocalSession
@@ -95,7 +94,8 @@ class Membership:
         since = core.clock() - core.visible_seconds
         replies: list[f.Joined] = []
         for row in rows:
-            members = await core.presence.members(row.id)
+            count = await core.presence.member_count(row.id)
+            members, members_next = await self._member_page(session, row.id, after="")
             if row.id in added:
                 await self._announce_arrival(session, row)
             core.hub.subscribe(session, row.id)
@@ -104,8 +104,9 @@ class Membership:
             )
             replies.append(
                 f.Joined(
-                    room=room_info(row, len(members)),
-                    members=[person_of(m) for m in members if visible_to(session, m)],
+                    room=room_info(row, count),
+                    members=members,
+                    members_next=members_next,
                     history=[
                         message_frame(m)
                         for m in history
@@ -140,14 +141,24 @@ class Membership:
             await core.publish(f.MemberLeft(room=room, nickname=session.nickname), room=room)
         return [f.Left(room=room) for room in room_ids]
 
-    async def members(self, session: LocalSession, room_id: str) -> f.MemberList:
-        core = self.core
-        room = await core.room(room_id)
+    async def members(self, session: LocalSession, room_id: str, after: str) -> f.MemberList:
+        room = await self.core.room(room_id)
         await self.check_may_enter(session, room)
-        rows = await core.presence.members(room_id)
-        return f.MemberList(
-            room=room_id, members=[person_of(m) for m in rows if visible_to(session, m)]
+        members, following = await self._member_page(session, room_id, after=after)
+        return f.MemberList(room=room_id, members=members, after=after, next=following)
+
+    async def _member_page(
+        self, session: LocalSession, room_id: str, *, after: str
+    ) -> tuple[list[f.Person], str | None]:
+        """A page of the members ``session`` may see (minors and adults never see each other),
+        and the ``after`` of the next page, None when this one is the last."""
+        size = self.core.settings.chat.members_page_size
+        low, high = session.band.visible_ages
+        rows = await self.core.presence.members(
+            room_id, min_age=low, max_age=high, after=after, limit=size + 1
         )
+        page = rows[:size]
+        return [person_of(m) for m in page], page[-1].nickname_key if len(rows) > size else None
 
     async def create_room(self, session: LocalSession, name: str, topic: str) -> f.Joined:
         core = self.core

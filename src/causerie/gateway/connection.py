@@ -332,8 +332,8 @@ class Connection:
             case f.Leave(rooms=rooms):
                 for left in await service.leave(local, rooms):
                     self.reply(left)
-            case f.Members(room=room):
-                self.reply(await service.members(local, room))
+            case f.Members(room=room, after=after):
+                self.reply(await service.members(local, room, after))
             case f.Typing(room=room, to=to):
                 await service.typing(local, room, to)
             case f.Ignore(nickname=nickname):

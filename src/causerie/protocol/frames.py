@@ -55,6 +55,8 @@ class Leave(_ClientFrame, tag="leave"):
 
 class Members(_ClientFrame, tag="members"):
     room: str
+    # The ``next`` of the page before (``joined`` or ``member_list``); empty: the first page.
+    after: Annotated[str, msgspec.Meta(max_length=64)] = ""
 
 
 class Say(_ClientFrame, tag="say"):
@@ -277,8 +279,11 @@ class RoomList(_ServerFrame, tag="room_list"):
 
 class Joined(_ServerFrame, tag="joined"):
     room: RoomInfo
+    # The first page of the members this chatter may see (``chat.members_page_size``).
     members: list[Person]
     history: list[RoomMessage]
+    # Where the next page starts (``members`` with it as ``after``); null: the page is all.
+    members_next: str | None = None
 
 
 class Left(_ServerFrame, tag="left"):
@@ -288,6 +293,9 @@ class Left(_ServerFrame, tag="left"):
 class MemberList(_ServerFrame, tag="member_list"):
     room: str
     members: list[Person]
+    # The request's ``after``: empty for a first page, which replaces a client's list.
+    after: str = ""
+    next: str | None = None
 
 
 class MemberJoined(_ServerFrame, tag="member_joined"):

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from causerie.domain import MAX_AGE, MIN_AGE
 from causerie.store.database import read_rows, write_in_thread
 from causerie.store.schema import nodes, online_sessions, room_members
 
@@ -62,12 +63,20 @@ _INSERT_SESSION = insert(online_sessions)
 _BY_KEY = select(*_SESSION_COLUMNS).where(
     online_sessions.c.nickname_key == bindparam("nickname_key")
 )
-_MEMBERS = (
+# A page of a room's members between two ages, after a nickname key: a join lists one page
+# (listing every member made filling a room of 1,000 quadratic, docs/benchmarks.md).
+_MEMBER_PAGE = (
     select(*_SESSION_COLUMNS)
     .join(room_members, room_members.c.session_id == online_sessions.c.id)
-    .where(room_members.c.room_id == bindparam("room_id"))
+    .where(
+        room_members.c.room_id == bindparam("room_id"),
+        online_sessions.c.nickname_key > bindparam("after"),
+        online_sessions.c.age.between(bindparam("min_age"), bindparam("max_age")),
+    )
     .order_by(online_sessions.c.nickname_key)
+    .limit(bindparam("limit"))
 )
+_MEMBER_COUNT = select(func.count()).where(room_members.c.room_id == bindparam("room_id"))
 
 
 class PresenceStore:
@@ -302,8 +311,29 @@ class PresenceStore:
                 .all()
             )
 
-    async def members(self, room_id: str) -> list[OnlineSession]:
-        return [_row(r) for r in await read_rows(self.engine, _MEMBERS, {"room_id": room_id})]
+    async def members(
+        self,
+        room_id: str,
+        *,
+        min_age: int = MIN_AGE,
+        max_age: int = MAX_AGE,
+        after: str = "",
+        limit: int = 1_000_000,
+    ) -> list[OnlineSession]:
+        """The room's members aged ``min_age`` to ``max_age`` whose nickname key sorts after
+        ``after``, in nickname key order, at most ``limit``."""
+        params = {
+            "room_id": room_id,
+            "after": after,
+            "min_age": min_age,
+            "max_age": max_age,
+            "limit": limit,
+        }
+        return [_row(r) for r in await read_rows(self.engine, _MEMBER_PAGE, params)]
+
+    async def member_count(self, room_id: str) -> int:
+        (count,) = (await read_rows(self.engine, _MEMBER_COUNT, {"room_id": room_id}))[0]
+        return int(count)
 
     async def counts(
         self, *, min_age: int | None = None, max_age: int | None = None

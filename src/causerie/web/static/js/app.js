@@ -532,6 +532,9 @@ function closeCard() {
 
 const act = {
   setLanguage,
+  moreMembers(room, after) {
+    send({ type: "members", room, after });
+  },
   submitEntry(event) {
     event.preventDefault();
     const form = event.currentTarget;

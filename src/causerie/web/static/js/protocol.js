@@ -58,6 +58,7 @@
  * @typedef {object} Members
  * @property {"members"} type
  * @property {string} room
+ * @property {string} [after] the `next` of the page before; absent for the first page
  */
 
 /**
@@ -236,8 +237,9 @@
  * @typedef {object} Joined
  * @property {"joined"} type
  * @property {RoomInfo} room
- * @property {Person[]} members
+ * @property {Person[]} members the first page
  * @property {RoomMessage[]} history
+ * @property {string | null} [members_next] the next page's `after`; null when all are listed
  */
 
 /**
@@ -251,6 +253,8 @@
  * @property {"member_list"} type
  * @property {string} room
  * @property {Person[]} members
+ * @property {string} [after] the request's: empty for a first page
+ * @property {string | null} [next] the next page's `after`; null on the last page
  */
 
 /**

@@ -65,7 +65,8 @@
  * @property {string} [nickname] the other person, for a private conversation
  * @property {RoomInfo} [room]
  * @property {Person} [person]
- * @property {Person[]} members
+ * @property {Person[]} members  the pages listed so far
+ * @property {string | null} [membersNext] where the next page starts; null when all are listed
  * @property {Item[]} items
  * @property {number} unread
  * @property {string[]} typing   nicknames typing now
@@ -609,7 +610,7 @@ export function reduce(s, e) {
     }
     case "joined": {
       /** @type {Conv} */
-      let conv = { ...roomConv(s, e.room), members: e.members };
+      let conv = { ...roomConv(s, e.room), members: e.members, membersNext: e.members_next ?? null };
       let next = s;
       for (const message of e.history) ({ s: next, conv } = receive(next, conv, message, { history: true }));
       const created = s.pendingCreate !== null && s.pendingCreate === e.room.name;
@@ -626,7 +627,13 @@ export function reduce(s, e) {
       return removeConv(s, roomKey(e.room));
     case "member_list": {
       const conv = s.convs[roomKey(e.room)];
-      return conv ? put(s, { ...conv, members: e.members }) : s;
+      if (!conv) return s;
+      const next = e.next ?? null;
+      if (!e.after) return put(s, { ...conv, members: e.members, membersNext: next });
+      // A later page: added to the pages already listed (an arrival may be on both).
+      const listed = new Set(conv.members.map(personKey));
+      const members = [...conv.members, ...e.members.filter((p) => !listed.has(personKey(p)))];
+      return put(s, { ...conv, members, membersNext: next });
     }
     case "member_joined": {
       const conv = s.convs[roomKey(e.room)];

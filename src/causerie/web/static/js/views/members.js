@@ -18,11 +18,14 @@ export function Members({ state, act }) {
       html`<li class="muted" key="m">${t("members.private", { nickname: conv.nickname })}</li>`,
     ];
   } else if (conv) {
-    title = t("members.title", { n: conv.members.length });
+    title = t("members.title", { n: conv.membersNext ? `${conv.members.length}+` : conv.members.length });
     const members = [...conv.members].sort((a, b) =>
       isMe(state, personKey(a)) ? -1 : isMe(state, personKey(b)) ? 1 : a.nickname.localeCompare(b.nickname),
     );
     body = members.map((p) => html`<${PersonRow} key=${personKey(p)} state=${state} person=${p} act=${act} />`);
+    if (conv.membersNext) {
+      body.push(html`<li key="more"><button type="button" class="link" data-testid="members-more" onClick=${() => act.moreMembers(conv.id, conv.membersNext)}>${t("members.more")}</button></li>`);
+    }
   }
   return html`<aside class="members" aria-labelledby="members-title">
     <h2 id="members-title" data-testid="members-title">${title}</h2>
