@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from playwright.async_api import (
 
 from causerie.errors import ErrorCode
 from causerie.gateway.app import STATIC
-from tests.conftest import RunningServer
+from causerie.settings import Settings
+from tests.conftest import RunningServer, run_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -257,3 +259,30 @@ def test_every_safety_category_has_a_french_and_an_english_name() -> None:
         block = block[: block.index("\n  },")]
         named = set(re.findall(r"\n    ([a-z_]+):", block))
         assert named == {category.value for category in Category}, language
+
+
+@pytest.mark.browser
+async def test_a_big_rooms_member_list_comes_page_by_page(
+    make_settings: Callable[..., Settings], browser: Browser
+) -> None:
+    names = ("Bruno", "Chloe", "Denis")
+    async with (
+        run_server(make_settings(chat={"members_page_size": 2})) as server,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        for i, name in enumerate(names):
+            client = await stack.enter_async_context(server.client())
+            await client.enter(name, 30 + i, "man", "69003")
+            await client.join("general")
+        tab = await new_tab(browser)
+        page = tab.page
+        await enter(page, server, "Alice", 30, "woman", "75011")
+        await page.locator('[data-testid=room-item][data-room="general"]').click()
+        listed = page.get_by_test_id("member-list").locator("[data-nickname]")
+        await expect(page.get_by_test_id("members-title")).to_have_text("Membres (2+)")
+        await expect(listed).to_have_count(2)
+        await page.get_by_test_id("members-more").click()
+        await expect(listed).to_have_count(4)
+        await expect(page.get_by_test_id("members-title")).to_have_text("Membres (4)")
+        await expect(page.get_by_test_id("members-more")).to_have_count(0)
+        assert tab.outside == []
