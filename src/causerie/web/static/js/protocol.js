@@ -58,7 +58,7 @@
  * @typedef {object} Members
  * @property {"members"} type
  * @property {string} room
- * @property {string} [after] the `next` of the page before; absent for the first page
+ * @property {string} [after]
  */
 
 /**
@@ -237,9 +237,9 @@
  * @typedef {object} Joined
  * @property {"joined"} type
  * @property {RoomInfo} room
- * @property {Person[]} members the first page
+ * @property {Person[]} members
  * @property {RoomMessage[]} history
- * @property {string | null} [members_next] the next page's `after`; null when all are listed
+ * @property {string | null} [members_next]
  */
 
 /**
@@ -253,8 +253,8 @@
  * @property {"member_list"} type
  * @property {string} room
  * @property {Person[]} members
- * @property {string} [after] the request's: empty for a first page
- * @property {string | null} [next] the next page's `after`; null on the last page
+ * @property {string} [after]
+ * @property {string | null} [next]
  */
 
 /**
