@@ -113,3 +113,16 @@ async def test_lists_show_one_side_of_the_age_line(site: Harness) -> None:
     assert {p.nickname for p in adults_view.people} == set()
     assert {p.nickname for p in teens_view.people} == {"Tom"}
     assert other_teen.session.band.is_minor
+
+
+async def test_adults_may_swap_numbers_in_private_but_not_ask_for_codes(site: Harness) -> None:
+    alice = await site.enter("Alice", 30)
+    bruno = await site.enter("Bruno", 34, gender="man")
+    await alice.send_private("Bruno", "mon numero c'est le 06 12 34 56 78, appelle quand tu veux")
+    await alice.send_private("Bruno", "envoie-moi ton RIB, je te rembourse le resto")
+    delivered = [m.text for m in bruno.received(f.PrivateMessage)]
+    assert len(delivered) == 2
+    for phishing in ("need ur 2fa code real quick", "c quoi ton mdp steam ?"):
+        refused = await alice.refused(alice.send_private("Bruno", phishing))
+        assert refused.code is ErrorCode.CONTENT_BLOCKED
+    assert len(bruno.received(f.PrivateMessage)) == 2
