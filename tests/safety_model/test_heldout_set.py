@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data" / "safety"
 HELDOUT = DATA / "heldout"
 # The sets that measure unseen text: the held-out set and the third to fifth independent sets.
-UNSEEN = (HELDOUT, DATA / "dev3", DATA / "dev4", DATA / "dev5", DATA / "dev6", DATA / "dev7")
+UNSEEN = (HELDOUT, DATA / "dev3", DATA / "dev4", DATA / "dev5", DATA / "dev6", DATA / "dev7", DATA / "dev8")
 # The sets whose schema, sizes and inner duplicates are checked here (dev3 predates the checks).
-CHECKED = (HELDOUT, DATA / "dev4", DATA / "dev5", DATA / "dev6", DATA / "dev7")
+CHECKED = (HELDOUT, DATA / "dev4", DATA / "dev5", DATA / "dev6", DATA / "dev7", DATA / "dev8")
 TEMPLATES = ROOT / "scripts" / "safety_templates.py"
 
 CATEGORIES = {
