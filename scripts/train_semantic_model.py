@@ -71,7 +71,7 @@ DATA = ROOT / "data" / "safety" / "semantic"
 EXEMPLARS = DATA / "exemplars"
 CORPUS = DATA / "corpus"
 # The sets that measure text nobody trained on (data/safety/<name>/, their READMEs).
-UNSEEN_SETS = ("heldout", "dev3", "dev4", "dev5", "dev6", "dev7")
+UNSEEN_SETS = ("heldout", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8")
 TRAIN = DATA / "train.jsonl"
 DEV = DATA / "dev.jsonl"
 HEADS = ROOT / "src" / "causerie" / "safety" / "model" / HEADS_FILE
