@@ -8,7 +8,7 @@ import os
 import secrets
 import socket
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from causerie.client import Client
+from causerie.client import Client, Joined
 from causerie.gateway.app import create_app
 from causerie.gateway.websocket import ChatWebSocketProtocol
 from causerie.node import Node
@@ -163,6 +163,20 @@ async def run_server(settings: Settings, node: Node | None = None) -> AsyncItera
     finally:
         server.should_exit = True
         await task
+
+
+async def adults_in_general(
+    server: RunningServer, stack: contextlib.AsyncExitStack, names: Iterable[str]
+) -> list[tuple[Client, Joined]]:
+    """Adults aged 30, 31... under ``names``, each on a client of its own kept open by ``stack``,
+    enter and join "general": each client with its ``joined`` reply, in order."""
+    replies = []
+    for i, name in enumerate(names):
+        client = await stack.enter_async_context(server.client())
+        await client.enter(name, 30 + i, "woman", "75011")
+        (joined,) = await client.join("general")
+        replies.append((client, joined))
+    return replies
 
 
 @pytest.fixture

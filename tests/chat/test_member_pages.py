@@ -9,7 +9,7 @@ from pathlib import Path
 
 from causerie.protocol import frames as f
 from causerie.settings import Settings
-from tests.conftest import run_server
+from tests.conftest import adults_in_general, run_server
 from tests.harness import Chatter, Harness, harness
 
 ADULTS = ("Anna", "Bruno", "Chloe", "Denis", "Elsa", "Farid", "Gina")
@@ -78,10 +78,7 @@ async def test_the_client_follows_the_pages(
         run_server(make_settings(chat={"members_page_size": 2})) as server,
         contextlib.AsyncExitStack() as stack,
     ):
-        for i, name in enumerate(names):
-            client = await stack.enter_async_context(server.client())
-            await client.enter(name, 30 + i, "woman", "75011")
-            (joined,) = await client.join("general")
+        *_, (client, joined) = await adults_in_general(server, stack, names)
         assert [p.nickname for p in joined.members] == ["Alice", "Bruno"]
         assert joined.members_next is not None
         page = await client.member_page("general", after=joined.members_next)

@@ -21,7 +21,7 @@ from playwright.async_api import (
 from causerie.errors import ErrorCode
 from causerie.gateway.app import STATIC
 from causerie.settings import Settings
-from tests.conftest import RunningServer, run_server
+from tests.conftest import RunningServer, adults_in_general, run_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -270,10 +270,7 @@ async def test_a_big_rooms_member_list_comes_page_by_page(
         run_server(make_settings(chat={"members_page_size": 2})) as server,
         contextlib.AsyncExitStack() as stack,
     ):
-        for i, name in enumerate(names):
-            client = await stack.enter_async_context(server.client())
-            await client.enter(name, 30 + i, "man", "69003")
-            await client.join("general")
+        await adults_in_general(server, stack, names)
         tab = await new_tab(browser)
         page = tab.page
         await enter(page, server, "Alice", 30, "woman", "75011")

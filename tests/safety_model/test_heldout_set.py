@@ -1,4 +1,4 @@
-"""The independent held-out safety evaluation sets (data/safety/heldout/, dev4/ and dev5/).
+"""The independent held-out safety evaluation sets (data/safety/heldout/, dev4/ to dev8/).
 
 Checks the schema of every line and conversation, the minimum sizes and the harmless share,
 that ids are unique, that the set holds no exact or near duplicates, and that it is disjoint
@@ -26,10 +26,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data" / "safety"
 HELDOUT = DATA / "heldout"
-# The sets that measure unseen text: the held-out set and the third to fifth independent sets.
-UNSEEN = (HELDOUT, DATA / "dev3", DATA / "dev4", DATA / "dev5", DATA / "dev6", DATA / "dev7", DATA / "dev8")
+# The sets that measure unseen text: the held-out set and the third to eighth independent sets.
+UNSEEN = (HELDOUT, *(DATA / f"dev{n}" for n in range(3, 9)))
 # The sets whose schema, sizes and inner duplicates are checked here (dev3 predates the checks).
-CHECKED = (HELDOUT, DATA / "dev4", DATA / "dev5", DATA / "dev6", DATA / "dev7", DATA / "dev8")
+CHECKED = tuple(s for s in UNSEEN if s.name != "dev3")
 TEMPLATES = ROOT / "scripts" / "safety_templates.py"
 
 CATEGORIES = {
