@@ -18,8 +18,11 @@ export function Members({ state, act }) {
       html`<li class="muted" key="m">${t("members.private", { nickname: conv.nickname })}</li>`,
     ];
   } else if (conv) {
-    title = t("members.title", { n: conv.membersNext ? `${conv.members.length}+` : conv.members.length });
-    const members = [...conv.members].sort((a, b) =>
+    // A big room's first page may not reach your own name: you are listed first all the same.
+    const listed = conv.members.some((p) => isMe(state, personKey(p)));
+    const all = listed || !state.me ? conv.members : [state.me, ...conv.members];
+    title = t("members.title", { n: conv.membersNext ? `${all.length}+` : all.length });
+    const members = [...all].sort((a, b) =>
       isMe(state, personKey(a)) ? -1 : isMe(state, personKey(b)) ? 1 : a.nickname.localeCompare(b.nickname),
     );
     body = members.map((p) => html`<${PersonRow} key=${personKey(p)} state=${state} person=${p} act=${act} />`);
