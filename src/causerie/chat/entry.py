@@ -23,6 +23,7 @@ from causerie.moderation.bans import EntryBans
 from causerie.moderation.verdict import Author, Subject
 from causerie.protocol import frames as f
 from causerie.protocol.identity import check_identity, nickname_key
+from causerie.store.database import Write
 from causerie.store.presence import NicknameTaken, OnlineSession
 from causerie.store.resume import ResumeRecord, ResumeStore, token_hash
 from causerie.trust.fence import Admission
@@ -168,15 +169,20 @@ class Entry:
             outbox=outbox,
             earlier_sessions=earlier_sessions,
         )
+        resume_token, resume_writes = self._resume_token(local, admission, now)
+        # One transaction for the main database's rows of an entry (a commit and its fsync
+        # each cost as much as the rest of the entry, docs/benchmarks.md).
+        writes = [
+            self.bans.entry_write(
+                session_id, who.key, admission.device_key, admission.address_key, now
+            ),
+            *resume_writes,
+        ]
         try:
-            await core.presence.add_session(row, now)
+            await core.presence.add_session(row, now, with_writes=writes)
             core.hub.attach(local)
             await fence.entered(session_id, admission, band, verified=verified)
-            await self.bans.entered(
-                session_id, who.key, admission.device_key, admission.address_key, now
-            )
             await core.traffic.connection_opened(session_id, who.nickname, peer, now)
-            resume_token = await self._issue_resume(local, admission, now)
         except NicknameTaken:
             raise ChatError(
                 ErrorCode.NICKNAME_TAKEN,
@@ -208,14 +214,15 @@ class Entry:
         except Exception:
             log.exception("abandoned entry %s: its session could not be taken offline", session_id)
 
-    async def _issue_resume(
+    def _resume_token(
         self, session: LocalSession, admission: Admission, now: float
-    ) -> str | None:
-        """A resume token, for a device the browser identifies (none without a device token)."""
+    ) -> tuple[str | None, list[Write]]:
+        """A resume token, for a device the browser identifies (none without a device token),
+        and the write that keeps it."""
         if admission.device_key is None:
-            return None
+            return None, []
         token = secrets.token_urlsafe(24)
-        await self.resumes.issue(
+        write = self.resumes.issue_write(
             ResumeRecord(
                 token_hash=token_hash(token),
                 session_id=session.id,
@@ -231,7 +238,7 @@ class Entry:
                 expires_at=now + 86_400,
             )
         )
-        return token
+        return token, [write]
 
     async def announce_departures(self, departures: list[tuple[str, str]]) -> None:
         """Tell rooms that chatters of a node found dead are gone."""

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from causerie.bus import Bus
 from causerie.chat.envelopes import PresenceChanged, envelope_encoder
+from causerie.store.database import Write
 from causerie.store.presence import DeadNodes, OnlineSession, PresenceStore
 
 log = logging.getLogger(__name__)
@@ -118,8 +119,10 @@ class Presence(PresenceStore):
 
     # -- every change of who is online -----------------------------------------------------
 
-    async def add_session(self, session: OnlineSession, now: float) -> None:
-        await super().add_session(session, now)
+    async def add_session(
+        self, session: OnlineSession, now: float, *, with_writes: Sequence[Write] = ()
+    ) -> None:
+        await super().add_session(session, now, with_writes=with_writes)
         await self._changed(keys=[session.nickname_key], sessions=[session.id])
 
     async def remove_session(self, session_id: str) -> list[str]:

@@ -15,6 +15,7 @@ import math
 from zoneinfo import ZoneInfo
 
 from causerie.errors import ChatError, ErrorCode
+from causerie.store.database import Write
 from causerie.store.safety import ENTRY_KEYS_SECONDS, EntryKeys, SafetyStore, SanctionRow
 from causerie.store.statements import StatementStore
 
@@ -87,15 +88,17 @@ class EntryBans:
             field=held_by,
         )
 
-    async def entered(
+    def entry_write(
         self,
         session_id: str,
         nickname_key: str,
         device_key: str | None,
         address_key: str | None,
         now: float,
-    ) -> None:
-        await self.store.record_entry_keys(
+    ) -> Write:
+        """The keys a session enters with, kept for the bans that may follow: a write for the
+        entry's own transaction (``PresenceStore.add_session``)."""
+        return self.store.entry_keys_write(
             EntryKeys(session_id, nickname_key, device_key, address_key, now),
             keep_seconds=ENTRY_KEYS_SECONDS,
         )

@@ -103,6 +103,11 @@ async def read_rows(
         return conn.execute(query, params).all()
 
 
+# A write that joins a transaction someone else opens: the entry's writes share the nickname
+# claim's (:meth:`causerie.store.presence.PresenceStore.add_session`).
+Write = Callable[[Connection], object]
+
+
 async def write_in_thread(engine: AsyncEngine, work: Callable[[Connection], T]) -> T:
     """Run ``work`` in one transaction, committed when it returns, rolled back if it raises.
 

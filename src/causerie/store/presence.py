@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from causerie.domain import MAX_AGE, MIN_AGE
-from causerie.store.database import read_rows, write_in_thread
+from causerie.store.database import Write, read_rows, write_in_thread
 from causerie.store.schema import nodes, online_sessions, room_members
 
 
@@ -162,8 +162,14 @@ class PresenceStore:
 
     # -- sessions ----------------------------------------------------------------------------
 
-    async def add_session(self, session: OnlineSession, now: float) -> None:
+    async def add_session(
+        self, session: OnlineSession, now: float, *, with_writes: Sequence[Write] = ()
+    ) -> None:
         """Record a chatter as online; raise :class:`NicknameTaken` if the key is in use.
+
+        ``with_writes`` run in the same transaction, after the claim: the entry's other rows
+        (its ban keys, its resume token) cost no commit of their own and are never left behind
+        by a nickname already taken.
 
         One crossing to a writer thread (:func:`write_in_thread`), which a cancelled caller
         cannot stop: if the entry is abandoned meanwhile (the connection closed), the claim is
@@ -180,9 +186,13 @@ class PresenceStore:
             "node_id": session.node_id,
             "connected_at": now,
         }
-        claim = asyncio.ensure_future(
-            write_in_thread(self.engine, lambda conn: conn.execute(_INSERT_SESSION, row))
-        )
+
+        def claim_and_write(conn: Connection) -> None:
+            conn.execute(_INSERT_SESSION, row)
+            for write in with_writes:
+                write(conn)
+
+        claim = asyncio.ensure_future(write_in_thread(self.engine, claim_and_write))
         try:
             await asyncio.shield(claim)
         except IntegrityError:

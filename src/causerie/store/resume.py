@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from causerie.store.database import write_in_thread
+from causerie.store.database import Write, write_in_thread
 from causerie.store.schema import resume_tokens
 
 
@@ -50,6 +50,10 @@ class ResumeStore:
         self.engine = engine
 
     async def issue(self, record: ResumeRecord) -> None:
+        await write_in_thread(self.engine, self.issue_write(record))
+
+    def issue_write(self, record: ResumeRecord) -> Write:
+        """:meth:`issue` as a write for a transaction the caller opens."""
         row = {
             "token_hash": record.token_hash,
             "session_id": record.session_id,
@@ -63,7 +67,7 @@ class ResumeStore:
             "rooms": json.dumps(list(record.rooms)),
             "expires_at": record.expires_at,
         }
-        await write_in_thread(self.engine, lambda conn: conn.execute(_INSERT_TOKEN, row))
+        return lambda conn: conn.execute(_INSERT_TOKEN, row)
 
     async def take(self, hashed: str, now: float) -> ResumeRecord | None:
         """The record under ``hashed``, removed (a token works once), if it has not expired."""

@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from causerie.domain import Category, JobStatus
-from causerie.store.database import read_rows, write_in_thread
+from causerie.store.database import Write, read_rows, write_in_thread
 from causerie.store.review import ItemKind, Job, NewItem, NewJob, ReviewStore, Source, queue_of
 from causerie.store.schema import metadata
 
@@ -485,6 +485,10 @@ class SafetyStore:
 
     async def record_entry_keys(self, keys: EntryKeys, *, keep_seconds: float) -> None:
         """Keep the keys a session entered with (:meth:`purge_entry_keys` forgets them)."""
+        await write_in_thread(self.engine, self.entry_keys_write(keys, keep_seconds=keep_seconds))
+
+    def entry_keys_write(self, keys: EntryKeys, *, keep_seconds: float) -> Write:
+        """:meth:`record_entry_keys` as a write for a transaction the caller opens."""
         row = {
             "session_id": keys.session_id,
             "nickname_key": keys.nickname_key,
@@ -493,7 +497,7 @@ class SafetyStore:
             "entered_at": keys.entered_at,
             "expires_at": keys.entered_at + keep_seconds,
         }
-        await write_in_thread(self.engine, lambda conn: conn.execute(_INSERT_ENTRY_KEYS, row))
+        return lambda conn: conn.execute(_INSERT_ENTRY_KEYS, row)
 
     async def purge_entry_keys(self, now: float) -> int:
         """Forget the entry keys past their time (the node's purge, not every entry)."""
