@@ -161,6 +161,9 @@ def main() -> None:
         action="store_true",
         help="experiment: one message insert at a time in this process (no SQLite lock waits)",
     )
+    parser.add_argument(
+        "--gc-threshold", help="experiment: gc.set_threshold(a, b, c) given as a,b,c"
+    )
     parser.add_argument("--ws-max-size", type=int, help="uvicorn ws_max_size (bytes)")
     parser.add_argument("--no-ping", action="store_true", help="no WebSocket keepalive pings")
     parser.add_argument("--tracemalloc", type=int, metavar="FRAMES", help="trace allocations")
@@ -188,6 +191,10 @@ def main() -> None:
         from causerie.gateway import outbox
 
         outbox.PAUSE_FACTOR = args.pause_factor
+    if args.gc_threshold:
+        import gc
+
+        gc.set_threshold(*(int(part) for part in args.gc_threshold.split(",")))
     if args.host != "127.0.0.1":
         parser.error("the bench server only listens on 127.0.0.1")
     logging.basicConfig(level=logging.WARNING)

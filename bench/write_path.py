@@ -37,6 +37,8 @@ from typing import Any
 
 from sqlalchemy import event
 
+from bench.fanout import bench_text
+
 
 class _Outbox:
     __slots__ = ("count",)
@@ -162,18 +164,16 @@ async def run_one(
                 await node.chat.join(session, [room_id])
             writers.append((session, peer, target))
 
-        words = ("soleil", "montagne", "riviere", "jardin", "musique", "cinema", "voyage")
-
         refused: list[str] = []
 
         async def send(index: int, count: int, offset: int) -> None:
             session, peer, target = writers[index]
             for n in range(offset, offset + count):
-                first, second = words[n % len(words)], words[(n + index) % len(words)]
-                # Not "bonjour <word> <word> v<n>": the semantic model read a few of those as
-                # a scam (0.50-0.61), and the first refusal muted the sender. A refusal is
-                # counted, not fatal, so that a figure never hides one.
-                text = f"bonjour, on parle de {first} et de {second} ? ({n})"
+                # The live bench's lines (bench/fanout.py): "bonjour, on parle de X et de X ?
+                # (n)" was read as a scam, and "(1488)" as the hate code it is, and the first
+                # refusal muted the sender: 714 of 2,000 refused. A refusal is counted, not
+                # fatal, so that a figure never hides one.
+                text = bench_text(1, 1, time.monotonic_ns(), n + index)
                 try:
                     if shape == "private":
                         await node.chat.send_private(session, target, text, None, peer)
