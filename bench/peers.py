@@ -169,6 +169,10 @@ def make_peer(name: str, args: argparse.Namespace) -> Peer:
         env = server_environment(Path(tmp.name) / "bench.db", dict(args.env or []))
         command = [python, "-m", *args.causerie_server.split()]
         command += ["--host", HOST, "--port", str(port), "--log-level", "warning"]
+        if getattr(args, "collect", False):
+            if "bench.server" not in args.causerie_server:
+                raise SystemExit('--collect needs --causerie-server "bench.server"')
+            command += ["--collection-output", str(Path(tmp.name) / "collection.json")]
         if name == "causerie-nomod":
             env["CAUSERIE_SAFETY__ENABLED"] = "false"
         if name.startswith("causerie-w"):
@@ -570,6 +574,17 @@ async def idle_run(peer: Peer, args: argparse.Namespace) -> dict[str, Any]:
                 await asyncio.sleep(2.0)
                 break
             await asyncio.sleep(0.5)
+    collection = None
+    if args.collect and peer.dialect == "causerie":
+        assert peer.process is not None
+        assert peer.tmp is not None
+        output = Path(peer.tmp.name) / "collection.json"
+        os.kill(peer.process.pid, signal.SIGUSR2)
+        for _ in range(120):
+            await asyncio.sleep(0.5)
+            if output.exists() and output.stat().st_size > 0:
+                collection = json.loads(output.read_text())
+                break
     result = {
         "peer": peer.name,
         "connections": len(sockets),
@@ -581,6 +596,8 @@ async def idle_run(peer: Peer, args: argparse.Namespace) -> dict[str, Any]:
         "rss_held_kib": rss_held,
         "rss_per_connection_kib": round((rss_held - rss_before) / max(len(sockets), 1), 1),
     }
+    if collection is not None:
+        result["full_collection"] = collection
     for ws in sockets:
         ws.transport.abort()
     for task in readers:
@@ -666,6 +683,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--tracemalloc", action="store_true", help="idle: signal a bench.server --tracemalloc"
+    )
+    parser.add_argument(
+        "--collect",
+        action="store_true",
+        help="idle: time a full garbage collection in the server once the connections are held",
     )
     parser.add_argument("--label", default="")
     return parser.parse_args(argv)

@@ -77,6 +77,38 @@ def install_tracemalloc(frames: int, output: str) -> None:
     signal.signal(signal.SIGUSR1, dump)
 
 
+def install_collection_timer(output: str) -> None:
+    """On SIGUSR2, time a full garbage collection and write it with the objects it walked.
+
+    A full collection walks every object the collector tracks and stops the event loop while
+    it does; what it costs grows with the connections held (`bench.peers idle --collect`).
+    """
+    import collections
+    import gc
+    import json
+    import signal
+    import time
+
+    def collect(signum: int, frame: Any) -> None:
+        objects = gc.get_objects()
+        tracked = len(objects)
+        kinds = collections.Counter(type(o).__qualname__ for o in objects).most_common(25)
+        del objects
+        started = time.perf_counter()
+        gc.collect()
+        pause = (time.perf_counter() - started) * 1000
+        record = {
+            "pause_ms": round(pause, 1),
+            "tracked": tracked,
+            "frozen": gc.get_freeze_count(),
+            "kinds": kinds,
+        }
+        with open(output, "w") as out:
+            out.write(json.dumps(record) + "\n")
+
+    signal.signal(signal.SIGUSR2, collect)
+
+
 def install_stall_watch(threshold_ms: float, output: str) -> None:
     """Write where the event loop was whenever it went ``threshold_ms`` without a turn.
 
@@ -169,12 +201,18 @@ def main() -> None:
     parser.add_argument("--tracemalloc", type=int, metavar="FRAMES", help="trace allocations")
     parser.add_argument("--tracemalloc-output", default="bench/results/tracemalloc.txt")
     parser.add_argument(
+        "--collection-output",
+        help="on SIGUSR2, time a full garbage collection and write it here",
+    )
+    parser.add_argument(
         "--stalls", type=float, metavar="MS", help="write event-loop stalls longer than MS"
     )
     parser.add_argument("--stalls-output", default="bench/results/stalls.txt")
     args = parser.parse_args()
     if args.stalls:
         install_stall_watch(args.stalls, args.stalls_output)
+    if args.collection_output:
+        install_collection_timer(args.collection_output)
     if args.tracemalloc:
         install_tracemalloc(args.tracemalloc, args.tracemalloc_output)
     if args.serialize_message_writes:

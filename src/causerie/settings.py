@@ -54,6 +54,11 @@ class ServerSettings(_Section):
     metrics_local_only: bool = True
     # Seconds a new TCP connection has to send its HTTP request (WebSocket upgrade included).
     handshake_timeout_seconds: float = Field(default=10.0, gt=0)
+    # ``causerie serve``: what survives a full garbage collection is frozen out of the next
+    # one's walk, and everything is thawed for one whole walk (which frees the cycles among
+    # frozen objects) every this many seconds; 0 turns survivor freezing off
+    # (gateway/collector.py, docs/operations.md).
+    collector_thaw_seconds: float = Field(default=600.0, ge=0)
 
 
 class DatabaseSettings(_Section):

@@ -30,6 +30,7 @@ from causerie.console.app import PREFIX as CONSOLE_PREFIX
 from causerie.console.app import create_console
 from causerie.console.wiring import from_node as console_of
 from causerie.errors import ErrorCode
+from causerie.gateway.collector import SurvivorFreezer
 from causerie.gateway.connection import Connection
 from causerie.gateway.guard import Guard, OriginPolicy, is_local, quiet_invalid_utf8
 from causerie.gateway.notice import NoticeForm
@@ -120,12 +121,23 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await the_node.start()
+        freezer: SurvivorFreezer | None = None
+        thawing: asyncio.Task[None] | None = None
         if freeze_heap:
             gc.collect()
             gc.freeze()
+            if settings.server.collector_thaw_seconds > 0:
+                freezer = SurvivorFreezer(
+                    asyncio.get_running_loop(), settings.server.collector_thaw_seconds
+                )
+                freezer.install()
+                thawing = asyncio.create_task(freezer.run(), name="collector-thaw")
         try:
             yield
         finally:
+            if freezer is not None and thawing is not None:
+                freezer.remove()
+                thawing.cancel()
             await the_node.stop()
 
     proxies = TrustedProxies(settings.legal.trusted_proxies, settings.legal.proxy_header)
