@@ -6,6 +6,7 @@ the harness decoding every frame it is sent, the same before and after a change)
 
     python -m bench.cold_paths fill --members 1000    # N chatters enter, then join one room
     python -m bench.cold_paths private --messages 1000
+    python -m bench.cold_paths history --messages 10000  # a join's CPU with 10,000 visible
 
 To compare two trees, run it from each with ``PYTHONPATH=<tree>/src:<tree>``.
 """
@@ -20,6 +21,8 @@ import time
 from pathlib import Path
 
 from tests.harness import Harness, harness
+
+from bench.fanout import bench_text
 
 _LETTERS = "abcdefghjkmnpqrstuvwxyz"  # no i, l, o: nicknames that no folding confuses
 
@@ -39,6 +42,34 @@ async def fill(h: Harness, members: int) -> dict[str, float]:
         "enter_wall_s": round(entered - started, 2),
         "join_cpu_s": round(time.process_time() - entered_cpu, 2),
         "join_wall_s": round(time.monotonic() - entered, 2),
+    }
+
+
+async def history(h: Harness, messages: int, joins: int = 200) -> dict[str, float]:
+    """Joins of a room whose visible window holds ``messages`` messages: the server's CPU for
+    each whole join (room, membership, the history page, the first members' page, the arrival)."""
+    writers = [await h.enter(nickname(i), 30) for i in range(20)]
+    for writer in writers:
+        await writer.join("general")
+    for i in range(messages):
+        # The live bench's lines: the same line over and over is refused as spam.
+        await writers[i % len(writers)].say("general", bench_text(1, 0, time.monotonic_ns(), i))
+    joiners = [await h.enter(nickname(100 + i), 30) for i in range(joins)]
+    for joiner in joiners[:20]:  # warm-up
+        await joiner.join("general")
+    spent = []
+    for joiner in joiners[20:]:
+        started = time.process_time()  # the writer threads' share included
+        joined = await joiner.join("general")
+        spent.append(time.process_time() - started)
+        assert len(joined[0].history) == min(messages, 50)
+    spent.sort()
+    return {
+        "visible_messages": messages,
+        "history_page": len(joined[0].history),
+        "join_cpu_ms_p50": round(spent[len(spent) // 2] * 1000, 3),
+        "join_cpu_ms_p90": round(spent[int(len(spent) * 0.9)] * 1000, 3),
+        "join_cpu_ms_mean": round(sum(spent) / len(spent) * 1000, 3),
     }
 
 
@@ -66,6 +97,8 @@ async def main(args: argparse.Namespace) -> None:
         async with harness(Path(directory), limits=limits) as h:
             if args.mode == "fill":
                 result = await fill(h, args.members)
+            elif args.mode == "history":
+                result = await history(h, args.messages)
             else:
                 result = await private(h, args.messages)
     print({"mode": args.mode, **result, "load": os.getloadavg()})
@@ -73,7 +106,7 @@ async def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("mode", choices=["fill", "private"])
+    parser.add_argument("mode", choices=["fill", "private", "history"])
     parser.add_argument("--members", type=int, default=1000)
     parser.add_argument("--messages", type=int, default=1000)
     asyncio.run(main(parser.parse_args()))
