@@ -398,14 +398,14 @@ async def causerie_rooms(port: int, wanted: int) -> list[str]:
 
 
 async def open_many(
-    wire: Wire, count: int, concurrency: int, enter: bool
+    wire: Wire, count: int, concurrency: int, enter: bool, first: int = 0
 ) -> list[ClientConnection]:
     sockets: list[ClientConnection | None] = [None] * count
     queue = iter(range(count))
 
     async def worker() -> None:
         for index in queue:
-            sockets[index] = await wire.open(index, enter)
+            sockets[index] = await wire.open(first + index, enter)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return [ws for ws in sockets if ws is not None]
@@ -558,6 +558,15 @@ async def idle_run(peer: Peer, args: argparse.Namespace) -> dict[str, Any]:
     rss_before = peer.rss()
     started = time.monotonic()
     enter = args.enter and peer.dialect == "causerie"
+    for round_ in range(args.churn):
+        # Connections that come, enter and go before the measured ones: what a closed
+        # connection leaves behind (with --collect: what the full collection frees).
+        first = (round_ + 1) * args.connections  # nicknames of their own
+        gone = await open_many(wire, args.connections, args.concurrency, enter, first)
+        await asyncio.sleep(args.hold)
+        for ws in gone:
+            ws.transport.abort()
+        await asyncio.sleep(2.0)
     sockets = await open_many(wire, args.connections, args.concurrency, enter=enter)
     setup = round(time.monotonic() - started, 1)
     readers = [asyncio.create_task(wire.receive(ws)) for ws in sockets]
@@ -688,6 +697,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--collect",
         action="store_true",
         help="idle: time a full garbage collection in the server once the connections are held",
+    )
+    parser.add_argument(
+        "--churn",
+        type=int,
+        default=0,
+        help="idle: first open, enter and close the connections this many times",
     )
     parser.add_argument("--label", default="")
     return parser.parse_args(argv)

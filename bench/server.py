@@ -77,7 +77,7 @@ def install_tracemalloc(frames: int, output: str) -> None:
     signal.signal(signal.SIGUSR1, dump)
 
 
-def install_collection_timer(output: str) -> None:
+def install_collection_timer(output: str, thaw: bool = False) -> None:
     """On SIGUSR2, time a full garbage collection and write it with the objects it walked.
 
     A full collection walks every object the collector tracks and stops the event loop while
@@ -90,18 +90,25 @@ def install_collection_timer(output: str) -> None:
     import time
 
     def collect(signum: int, frame: Any) -> None:
+        frozen = gc.get_freeze_count()
+        if thaw:  # what a thaw's walk finds: the frozen heap counted and walked too
+            gc.unfreeze()
         objects = gc.get_objects()
         tracked = len(objects)
-        kinds = collections.Counter(type(o).__qualname__ for o in objects).most_common(25)
+        counts = collections.Counter(type(o).__qualname__ for o in objects)
         del objects
         started = time.perf_counter()
-        gc.collect()
+        unreachable = gc.collect()
         pause = (time.perf_counter() - started) * 1000
+        after = collections.Counter(type(o).__qualname__ for o in gc.get_objects())
         record = {
             "pause_ms": round(pause, 1),
             "tracked": tracked,
-            "frozen": gc.get_freeze_count(),
-            "kinds": kinds,
+            "frozen": frozen,
+            "unreachable": unreachable,
+            "kinds": counts.most_common(25),
+            # What the walk freed, by kind: cycles nothing else would have freed.
+            "freed": (counts - after).most_common(15),
         }
         with open(output, "w") as out:
             out.write(json.dumps(record) + "\n")
@@ -205,6 +212,11 @@ def main() -> None:
         help="on SIGUSR2, time a full garbage collection and write it here",
     )
     parser.add_argument(
+        "--collection-thaw",
+        action="store_true",
+        help="with --collection-output: thaw the frozen heap first (what a thaw's walk frees)",
+    )
+    parser.add_argument(
         "--stalls", type=float, metavar="MS", help="write event-loop stalls longer than MS"
     )
     parser.add_argument("--stalls-output", default="bench/results/stalls.txt")
@@ -212,7 +224,7 @@ def main() -> None:
     if args.stalls:
         install_stall_watch(args.stalls, args.stalls_output)
     if args.collection_output:
-        install_collection_timer(args.collection_output)
+        install_collection_timer(args.collection_output, args.collection_thaw)
     if args.tracemalloc:
         install_tracemalloc(args.tracemalloc, args.tracemalloc_output)
     if args.serialize_message_writes:

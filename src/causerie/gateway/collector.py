@@ -12,7 +12,9 @@ the next full collection), and each one delayed every message in flight.
 (:func:`gc.freeze`) on the next turn of the loop, so the next full collection walks only what
 was allocated since: the connections that came and the frames in flight, not the thousands held.
 Frozen objects are still freed by reference counting when their last reference goes; only a
-cycle among them would outlive its use. So every ``thaw_seconds`` everything is thawed
+cycle among them would outlive its use. An ended connection holds none (its outbox lets go of
+the connection's callbacks, ``WebSocketOutbox.release``; tests/gateway/test_connection_lifetime.py),
+so closed connections do not pile up between thaws. Every ``thaw_seconds`` everything is thawed
 (:func:`gc.unfreeze`) and the next full collection walks the whole heap once, frees such cycles
 and freezes the rest again: one long pause in that period instead of one every few seconds.
 """

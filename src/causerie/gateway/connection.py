@@ -126,6 +126,7 @@ class Connection:
                     await asyncio.shield(self.service.exit(self.local))
                 except Exception:
                     log.exception("failed to take session %s offline", self.local.id)
+            self.outbox.release()
 
     async def _read(self) -> None:
         try:

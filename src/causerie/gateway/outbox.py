@@ -54,6 +54,14 @@ WAKE_SLICE = 64
 MAX_QUEUED_BYTES = 4 << 20
 
 
+async def _released_send(text: str) -> None:
+    return None
+
+
+async def _released_close(code: int, reason: str) -> None:
+    return None
+
+
 class Flusher:
     """Wakes the writers of every queue that received frames, together, once per cycle.
 
@@ -267,6 +275,20 @@ class WebSocketOutbox:
     @property
     def queued_bytes(self) -> int:
         return self._queued_bytes
+
+    def release(self) -> None:
+        """Once the connection has ended: nothing more is queued or sent, and the outbox lets go
+        of its connection's callbacks. Those callbacks are the connection's own methods, and the
+        connection holds the outbox: without this, every closed connection stayed alive until a
+        full garbage collection found the cycle (and, frozen, until the collector's thaw)."""
+        self._closing = self._closing or (1000, "released")
+        self._queue = []
+        self._queued_bytes = 0
+        self._send = _released_send
+        self._send_now = None
+        self._close = _released_close
+        self._writer = None
+        self._waiter = None
 
     async def run(self) -> None:
         """Send queued frames until closed; returns after closing the socket if asked to."""

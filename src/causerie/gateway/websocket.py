@@ -163,6 +163,9 @@ class ChatWebSocketProtocol(asyncio.Protocol):
             on_lost()
         if exc is None and self.transport is not None:
             self.transport.close()
+        # The sans-I/O parser is a generator suspended on its own protocol (a reference cycle):
+        # closed, it lets reference counting free the connection as soon as it is dropped.
+        self.conn.parser.close()
 
     def eof_received(self) -> None:
         pass
