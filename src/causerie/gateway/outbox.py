@@ -45,7 +45,10 @@ TOO_SLOW = 4008
 # PAUSE_FACTOR times as long as the cycle took, capped here. An idle node flushes at once.
 # A pause of three cycles rather than one: a room of 1,000 at 100-150 messages/s cost 15% less
 # CPU (more frames per socket write) at the same latency; 1:1 and rooms of 20 kept theirs.
-FLUSH_INTERVAL = 0.05
+# Capped at 25 ms rather than 50: that room's p99 at 150,000 deliveries/s fell from 102-120 ms
+# to 71-79 with moderation on, for 4-12% more CPU there (fewer frames per write); the short
+# cycles of 1:1 and rooms of 20 never reach the cap (docs/benchmarks.md, 2026-12-08).
+FLUSH_INTERVAL = 0.025
 PAUSE_FACTOR = 3.0
 # Writers woken per turn of the event loop during a flush.
 WAKE_SLICE = 64
