@@ -121,12 +121,14 @@ class Connection:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             self.protocol.close()
-            if self.local is not None:
-                try:
-                    await asyncio.shield(self.service.exit(self.local))
-                except Exception:
-                    log.exception("failed to take session %s offline", self.local.id)
-            self.outbox.release()
+            try:
+                if self.local is not None:
+                    try:
+                        await asyncio.shield(self.service.exit(self.local))
+                    except Exception:
+                        log.exception("failed to take session %s offline", self.local.id)
+            finally:
+                self.outbox.release()
 
     async def _read(self) -> None:
         try:
