@@ -49,11 +49,9 @@ class ResumeStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def issue(self, record: ResumeRecord) -> None:
-        await write_in_thread(self.engine, self.issue_write(record))
-
     def issue_write(self, record: ResumeRecord) -> Write:
-        """:meth:`issue` as a write for a transaction the caller opens."""
+        """The token's row, as a write for the entry's transaction (the nickname claim's,
+        :meth:`causerie.store.presence.PresenceStore.add_session`)."""
         row = {
             "token_hash": record.token_hash,
             "session_id": record.session_id,
